@@ -1,0 +1,5 @@
+'use strict'
+
+const { SegmentStore } = require('./lib/store')
+
+module.exports = { SegmentStore }
