@@ -128,7 +128,7 @@ pub fn finish(
     out[1] = trace.dropped as f64;
     out[2] = trace.start;
     out[3] = trace.duration;
-    let mut ids = String::with_capacity(32 + 16 * trace.rows.len());
+    let mut ids: Vec<u8> = Vec::with_capacity(32 + 16 * trace.rows.len());
     push_hex(&mut ids, trace.trace_id, 32);
     for (k, row) in trace.rows.iter().enumerate() {
         let o = OUT_HEADER + OUT_ROW * k;
@@ -140,7 +140,9 @@ pub fn finish(
         out[o + 5] = if row.truncated { 1.0 } else { 0.0 };
         push_hex(&mut ids, row.id as u128, 16);
     }
-    Ok(Some(ids))
+    String::from_utf8(ids)
+        .map(Some)
+        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
 }
 
 /// Like `finish`, but returns the whole trace as JSON. `meta` and `text`

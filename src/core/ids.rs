@@ -88,8 +88,8 @@ pub fn with_thread_ids<R>(f: impl FnOnce(&mut Ids) -> R) -> R {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends `v` as `digits` lowercase hex digits, most significant first.
-pub fn push_hex(out: &mut String, v: u128, digits: u32) {
+pub fn push_hex(out: &mut Vec<u8>, v: u128, digits: u32) {
     for i in (0..digits).rev() {
-        out.push(HEX[((v >> (i * 4)) & 0xf) as usize] as char);
+        out.push(HEX[((v >> (i * 4)) & 0xf) as usize]);
     }
 }
