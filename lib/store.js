@@ -61,11 +61,21 @@ function cutUtf8 (s, max) {
       width = 4
       units = 2
     }
-    if (bytes + width > max) return s.slice(0, i)
+    if (bytes + width > max) return detach(s.slice(0, i))
     bytes += width
     i += units - 1
   }
   return s
+}
+
+/**
+ * A copy of a cut string that does not keep the string it was cut from
+ * alive: V8's slice of a long string points into its parent, so a 255-byte
+ * name cut from a 1 MB string would pin the megabyte until the transaction
+ * ends. Slicing a fresh concatenation flattens it into a new, small string.
+ */
+function detach (s) {
+  return (s + ' ').slice(0, -1)
 }
 
 function describe (v) {
@@ -78,8 +88,8 @@ function describe (v) {
 function checkTime (v, where) {
   if (v === undefined) return performance.now()
   if (typeof v !== 'number') throw new TypeError(`${where} must be a number (ms on the performance.now() clock), got ${describe(v)}`)
-  if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER)) throw new RangeError(`${where} must be a finite number >= 0, got ${v}`)
-  return v
+  if (!(v >= 0 && v < Infinity)) throw new RangeError(`${where} must be a finite number >= 0, got ${v}`)
+  return v + 0 // -0 becomes 0, so that it orders and prints as 0
 }
 
 function checkName (v, where) {
@@ -101,7 +111,7 @@ function readOptions (options) {
   }
   const out = { ...DEFAULTS }
   for (const key of Object.keys(options)) {
-    const limits = OPTION_LIMITS[key]
+    const limits = Object.hasOwn(OPTION_LIMITS, key) ? OPTION_LIMITS[key] : undefined
     if (limits === undefined) {
       throw new TypeError(`SegmentStore: unknown option "${key}" (known: ${Object.keys(DEFAULTS).join(', ')})`)
     }
@@ -314,8 +324,9 @@ class SegmentStore {
     } else if (type !== 'boolean') {
       throw new TypeError(`setAttribute: value must be a string, a finite number or a boolean, got ${describe(value)}`)
     }
-    if (!given || !this.isActive(handle)) return
     key = cutUtf8(key, this._maxValue)
+    if (key.length === 0) throw new RangeError(`setAttribute: key is empty once cut to maxAttributeValueLength (${this._maxValue} bytes)`)
+    if (!given || !this.isActive(handle)) return
     const s = handle & this._mask
     const list = this._attrs[s]
     if (list === undefined) {

@@ -103,7 +103,13 @@ pub fn assemble(segs: &[SegIn], end: f64, dropped: u64, ids: &mut Ids) -> Trace 
 
     // Output order: root, then by start, then creation order.
     let mut order: Vec<usize> = (1..n).collect();
-    order.sort_by(|&a, &b| segs[a].start.total_cmp(&segs[b].start).then(a.cmp(&b)));
+    // `+ 0.0` turns -0 into 0, so that the two tie (total_cmp alone orders
+    // -0 first); total_cmp keeps the sort a total order whatever the input.
+    order.sort_by(|&a, &b| {
+        (segs[a].start + 0.0)
+            .total_cmp(&(segs[b].start + 0.0))
+            .then(a.cmp(&b))
+    });
     order.insert(0, 0);
     let mut row_of = vec![0usize; n];
     for (row, &i) in order.iter().enumerate() {
