@@ -72,7 +72,7 @@ pub fn decode<'a>(
     for _ in 0..count {
         let name = take(number("a name length")?)?;
         let n = number("an attribute count")?;
-        if !(0.0..=65536.0).contains(&n) {
+        if !(0.0..=65536.0).contains(&n) || n.fract() != 0.0 {
             return Err(PayloadError(format!("attribute count {n}")));
         }
         let mut attributes = Vec::with_capacity(n as usize);
@@ -112,7 +112,9 @@ pub fn push_str(out: &mut Vec<u8>, s: &[u16]) {
             0x0c => out.extend_from_slice(b"\\f"),
             0..=0x1f => push_unit_escape(out, u),
             0x20..=0x7f => out.push(u as u8),
-            0x80..=0x7ff => out.extend_from_slice(&[0xc0 | (u >> 6) as u8, 0x80 | (u & 0x3f) as u8]),
+            0x80..=0x7ff => {
+                out.extend_from_slice(&[0xc0 | (u >> 6) as u8, 0x80 | (u & 0x3f) as u8])
+            }
             0xd800..=0xdbff if i < s.len() && (0xdc00..=0xdfff).contains(&s[i]) => {
                 let c = 0x10000 + (((u as u32) - 0xd800) << 10) + ((s[i] as u32) - 0xdc00);
                 i += 1;

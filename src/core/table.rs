@@ -38,8 +38,49 @@
 //! handles never share that slot, because they would already have shared
 //! `h & (C-1)`.
 
+use std::collections::HashMap;
+
 use super::layout::*;
 use super::trace::SegIn;
+
+/// List indices of the handles walked so far, to find a segment's parent.
+/// Small transactions search the list from its end (parents are usually
+/// recent and no hashing is cheaper); large ones use a map, so a wide
+/// transaction is not quadratic.
+struct ParentIndex {
+    handles: Vec<f64>,
+    map: Option<HashMap<u32, usize>>,
+}
+
+impl ParentIndex {
+    const LINEAR_UP_TO: usize = 64;
+
+    fn new(n: usize) -> Self {
+        ParentIndex {
+            handles: Vec::with_capacity(n.min(Self::LINEAR_UP_TO)),
+            map: (n > Self::LINEAR_UP_TO).then(|| HashMap::with_capacity(n)),
+        }
+    }
+
+    fn push(&mut self, h: f64) {
+        match &mut self.map {
+            Some(map) => {
+                map.insert(h as u32, map.len());
+            }
+            None => self.handles.push(h),
+        }
+    }
+
+    fn find(&self, h: f64) -> Option<usize> {
+        if !is_handle_value(h) {
+            return None;
+        }
+        match &self.map {
+            Some(map) => map.get(&(h as u32)).copied(),
+            None => self.handles.iter().rposition(|&p| p == h),
+        }
+    }
+}
 
 /// Why a call on the table failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -362,6 +403,75 @@ impl<'a> Table<'a> {
         Ok(count as usize)
     }
 
+    /// Follows the list of live root `root`: the slots of its segments in
+    /// creation order, and for each the list index of its parent. Checks
+    /// invariants 3 and 4 on the way; a broken one is `Corrupt`, and nothing
+    /// is allocated before the count is known to be sane.
+    fn walk(&self, root: f64) -> Result<(Vec<usize>, Vec<Option<usize>>), TableError> {
+        let rs = self.slot(root as u32);
+        let count = self.get(C_COUNT, rs);
+        if !(count >= 1.0 && count <= self.cap as f64) || count.fract() != 0.0 {
+            return Err(TableError::Corrupt(format!(
+                "transaction {root} counts {count}"
+            )));
+        }
+        let n = count as usize;
+        let mut slots = Vec::with_capacity(n);
+        let mut parents = Vec::with_capacity(n);
+        let mut index = ParentIndex::new(n);
+        let mut cur = root;
+        while cur != NONE {
+            if slots.len() >= n || !is_handle_value(cur) {
+                return Err(TableError::Corrupt(format!(
+                    "transaction {root} lists more than its {n} segments"
+                )));
+            }
+            let s = self.slot(cur as u32);
+            if self.get(C_HANDLE, s) != cur || self.get(C_ROOT, s) != root {
+                return Err(TableError::Corrupt(format!(
+                    "segment {cur} is not in transaction {root}"
+                )));
+            }
+            let parent = self.get(C_PARENT, s);
+            let parent_index = if slots.is_empty() {
+                if parent != NONE {
+                    return Err(TableError::Corrupt(format!(
+                        "root {root} has parent {parent}"
+                    )));
+                }
+                None
+            } else {
+                // Invariant 4: the parent was created, so listed, before.
+                match index.find(parent) {
+                    Some(i) => Some(i),
+                    None => {
+                        return Err(TableError::Corrupt(format!(
+                            "parent {parent} of {cur} precedes it nowhere"
+                        )))
+                    }
+                }
+            };
+            index.push(cur);
+            slots.push(s);
+            parents.push(parent_index);
+            cur = self.get(C_NEXT, s);
+        }
+        if slots.len() != n {
+            return Err(TableError::Corrupt(format!(
+                "transaction {root} lists {} segments, counts {count}",
+                slots.len()
+            )));
+        }
+        if self.get(C_TAIL, rs) != self.get(C_HANDLE, slots[n - 1]) {
+            return Err(TableError::Corrupt(format!(
+                "transaction {root} ends at {}, tail says {}",
+                self.get(C_HANDLE, slots[n - 1]),
+                self.get(C_TAIL, rs)
+            )));
+        }
+        Ok((slots, parents))
+    }
+
     /// Removes the transaction that `h` belongs to and returns its segments.
     /// `Ok(None)` when `h` is not active.
     pub fn take_transaction(&mut self, h: f64) -> Result<Option<Taken>, TableError> {
@@ -375,52 +485,17 @@ impl<'a> Table<'a> {
             )));
         }
         let rs = self.slot(root as u32);
-        let count = self.get(C_COUNT, rs);
         let dropped = self.get(C_DROPPED, rs) as u64;
-        let mut segments: Vec<SegIn> = Vec::with_capacity(count.max(1.0) as usize);
-        let mut slots: Vec<usize> = Vec::with_capacity(segments.capacity());
-        let mut handles: Vec<f64> = Vec::with_capacity(segments.capacity());
-        let mut cur = root;
-        while cur != NONE {
-            if slots.len() >= self.cap || !is_handle_value(cur) {
-                return Err(TableError::Corrupt("segment list does not end".into()));
-            }
-            let s = self.slot(cur as u32);
-            if self.get(C_HANDLE, s) != cur || self.get(C_ROOT, s) != root {
-                return Err(TableError::Corrupt(format!(
-                    "segment {cur} is not in transaction {root}"
-                )));
-            }
-            let parent = self.get(C_PARENT, s);
-            let parent_index = if parent == NONE {
-                None
-            } else {
-                // Parents are created before their children (invariant 4):
-                // search the segments already collected, newest first.
-                match handles.iter().rposition(|&p| p == parent) {
-                    Some(i) => Some(i),
-                    None => {
-                        return Err(TableError::Corrupt(format!(
-                            "parent {parent} of {cur} precedes it nowhere"
-                        )))
-                    }
-                }
-            };
-            segments.push(SegIn {
+        let (slots, parents) = self.walk(root)?;
+        let segments = slots
+            .iter()
+            .zip(&parents)
+            .map(|(&s, &parent)| SegIn {
                 start: self.get(C_START, s),
                 end: self.get(C_END, s),
-                parent: parent_index,
-            });
-            slots.push(s);
-            handles.push(cur);
-            cur = self.get(C_NEXT, s);
-        }
-        if segments.len() as f64 != count {
-            return Err(TableError::Corrupt(format!(
-                "transaction {root} lists {} segments, counts {count}",
-                segments.len()
-            )));
-        }
+                parent,
+            })
+            .collect();
         for &s in &slots {
             self.set(C_HANDLE, s, FREE);
             self.set(C_ROOT, s, NONE);
@@ -490,31 +565,10 @@ impl<'a> Table<'a> {
                 if parent != NONE {
                     problems.push(format!("root {h} has parent {parent}"));
                 }
-                // Walk the list (invariant 3).
-                let mut n = 0u64;
-                let mut cur = h;
-                let mut last = h;
-                while cur != NONE && n <= self.cap as u64 {
-                    if !self.is_active(cur) || self.get(C_ROOT, self.slot(cur as u32)) != root {
-                        problems.push(format!("list of {h} reaches {cur}, not its own"));
-                        break;
-                    }
-                    n += 1;
-                    last = cur;
-                    cur = self.get(C_NEXT, self.slot(cur as u32));
-                }
-                listed += n;
-                if n as f64 != self.get(C_COUNT, s) {
-                    problems.push(format!(
-                        "transaction {h} lists {n} segments, counts {}",
-                        self.get(C_COUNT, s)
-                    ));
-                }
-                if last != self.get(C_TAIL, s) {
-                    problems.push(format!(
-                        "transaction {h} ends at {last}, tail says {}",
-                        self.get(C_TAIL, s)
-                    ));
+                // Invariants 3 and 4, as take_transaction relies on them.
+                match self.walk(h) {
+                    Ok((slots, _)) => listed += slots.len() as u64,
+                    Err(e) => problems.push(e.to_string()),
                 }
             } else if !self.is_active(parent) || self.get(C_ROOT, self.slot(parent as u32)) != root
             {
