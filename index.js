@@ -1,5 +1,13 @@
 'use strict'
 
-const { SegmentStore } = require('./lib/store')
+// segment-context: the segment store and the context managers.
+// The native addon is loaded (and its absence reported) by lib/loader.js,
+// through lib/store.js. Types: index.d.ts, which re-exports lib/managers.d.ts.
 
-module.exports = { SegmentStore }
+const { SegmentStore } = require('./lib/store')
+const managers = require('./lib/create-context-manager')
+
+module.exports = {
+  SegmentStore,
+  ...managers
+}
