@@ -999,3 +999,67 @@ test('stats counts live and total transactions and segments', () => {
   assert.deepEqual(s.stats(), { liveTransactions: 0, liveSegments: 0, capacity: 1024, totalTransactions: totalT, totalSegments: totalS, droppedSegments: dropped })
   assert.deepEqual(s.verify(), [])
 })
+
+test('spanIdOf and traceIdOf hand out the ids the finished trace will carry, in both forms', () => {
+  for (const form of ['object', 'json']) {
+    const store = new SegmentStore()
+    const root = store.startTransaction('T', 0)
+    const late = store.startSegment(root, 'late', 5)
+    const early = store.startSegment(late, 'early', 1) // sorts before its parent
+    const quiet = store.startSegment(root, 'quiet', 2)
+    const traceId = store.traceIdOf(early)
+    const lateId = store.spanIdOf(late)
+    const rootId = store.spanIdOf(root)
+    assert.match(traceId, HEX32)
+    assert.match(lateId, HEX16)
+    assert.equal(store.traceIdOf(root), traceId, 'one trace id per transaction')
+    assert.equal(store.spanIdOf(late), lateId, 'asking twice gives the same id')
+    assert.notEqual(rootId, lateId)
+    assert.deepEqual(store.verify(), [])
+    const trace = form === 'object' ? store.endTransaction(quiet, 10) : JSON.parse(store.endTransactionJSON(quiet, 10))
+    const byName = Object.fromEntries(trace.segments.map((s) => [s.name, s]))
+    assert.equal(trace.traceId, traceId, form)
+    assert.equal(byName.T.id, rootId, form)
+    assert.equal(byName.late.id, lateId, form)
+    assert.equal(byName.late.parentId, rootId, form)
+    assert.equal(byName.early.parentId, lateId, `${form}: a child points at its parent's early id`)
+    assert.equal(byName.quiet.parentId, rootId, form)
+    assert.match(byName.early.id, HEX16)
+    assert.notEqual(byName.early.id, lateId)
+    assert.equal(store.spanIdOf(late), null, 'ended: null')
+    assert.equal(store.traceIdOf(root), null, 'ended: null')
+    assert.deepEqual(store.verify(), [], 'no early id left behind')
+  }
+})
+
+test('spanIdOf and traceIdOf: null for null and inactive handles, TypeError for other types', () => {
+  const store = new SegmentStore()
+  assert.equal(store.spanIdOf(null), null)
+  assert.equal(store.traceIdOf(null), null)
+  assert.equal(store.spanIdOf(12345), null)
+  for (const bad of [undefined, '1', {}, Symbol('s'), 1n]) {
+    assert.throws(() => store.spanIdOf(bad), { name: 'TypeError', message: /spanIdOf: handle/ })
+    assert.throws(() => store.traceIdOf(bad), { name: 'TypeError', message: /traceIdOf: handle/ })
+  }
+})
+
+test('early ids survive the table growing', () => {
+  const store = new SegmentStore()
+  const roots = []
+  const ids = new Map()
+  for (let t = 0; t < 40; t++) {
+    const root = store.startTransaction(`t${t}`, 0)
+    roots.push(root)
+    ids.set(root, [store.traceIdOf(root), store.spanIdOf(root)])
+    for (let i = 0; i < 30; i++) store.startSegment(root, 's', 1)
+  }
+  assert.ok(store.stats().capacity > 1024, 'the table grew')
+  assert.deepEqual(store.verify(), [])
+  for (const root of roots) {
+    const [traceId, spanId] = ids.get(root)
+    const trace = store.endTransaction(root, 2)
+    assert.equal(trace.traceId, traceId)
+    assert.equal(trace.segments[0].id, spanId)
+  }
+  assert.deepEqual(store.verify(), [])
+})

@@ -11,6 +11,7 @@
 // Names and attribute values stay in JS arrays beside the columns, indexed by
 // slot, so no string crosses until a transaction is finished as JSON.
 
+const { randomFillSync } = require('node:crypto')
 const { performance } = require('node:perf_hooks')
 const native = require('./loader')
 
@@ -29,6 +30,8 @@ const H_TOTAL_TXN = L.H_TOTAL_TXN
 const H_TOTAL_SEG = L.H_TOTAL_SEG
 const H_DROPPED = L.H_DROPPED
 const OUT_HEADER = 4
+const ZERO_SPAN_ID = '0'.repeat(16)
+const ZERO_TRACE_ID = '0'.repeat(32)
 const OUT_ROW = 6
 
 const DEFAULTS = Object.freeze({
@@ -43,6 +46,28 @@ const OPTION_LIMITS = {
 }
 
 const timeOrigin = performance.timeOrigin
+
+// The JS arrays that sit beside the columns, indexed by slot: names,
+// attribute lists, and ids handed out early by spanIdOf/traceIdOf (the
+// latter on root slots only). They move with their records when the table
+// grows and are cleared when the transaction ends.
+const SIDE = ['_names', '_attrs', '_spanIds', '_traceIds']
+
+const idPool = Buffer.alloc(4096)
+let idPoolAt = idPool.length
+
+/** `bytes` random bytes as lowercase hex, never all zeros. */
+function randomHex (bytes) {
+  for (;;) {
+    if (idPoolAt + bytes > idPool.length) {
+      randomFillSync(idPool)
+      idPoolAt = 0
+    }
+    const hex = idPool.toString('hex', idPoolAt, idPoolAt + bytes)
+    idPoolAt += bytes
+    for (let i = 0; i < hex.length; i++) if (hex.charCodeAt(i) !== 48) return hex
+  }
+}
 
 /**
  * Cuts `s` to at most `max` UTF-8 bytes, at a character boundary. A lone
@@ -155,11 +180,11 @@ class SegmentStore {
     this._slots = new Int32Array(64)
     const m = new Float64Array(HEADER_LEN + COLUMNS * L.MIN_CAPACITY)
     native.initStore(m, L.MIN_CAPACITY)
-    this._adopt(m, new Array(L.MIN_CAPACITY).fill(undefined), new Array(L.MIN_CAPACITY).fill(undefined))
+    this._adopt(m, SIDE.map(() => new Array(L.MIN_CAPACITY).fill(undefined)))
   }
 
-  /** Points the column views at buffer `m`. */
-  _adopt (m, names, attrs) {
+  /** Points the column views at buffer `m`, and the side arrays at `side`. */
+  _adopt (m, side) {
     const c = m[L.H_CAPACITY]
     const col = (k) => m.subarray(HEADER_LEN + k * c, HEADER_LEN + (k + 1) * c)
     this._m = m
@@ -174,8 +199,7 @@ class SegmentStore {
     this._count = col(L.C_COUNT)
     this._dropped = col(L.C_DROPPED)
     this._tail = col(L.C_TAIL)
-    this._names = names
-    this._attrs = attrs
+    for (let i = 0; i < SIDE.length; i++) this[SIDE[i]] = side[i]
   }
 
   /** Doubles the table; names and attributes move with their records. */
@@ -186,17 +210,15 @@ class SegmentStore {
     }
     const m = new Float64Array(HEADER_LEN + COLUMNS * cap)
     native.grow(this._m, m)
-    const names = new Array(cap).fill(undefined)
-    const attrs = new Array(cap).fill(undefined)
+    const side = SIDE.map(() => new Array(cap).fill(undefined))
     const mask = cap - 1
     for (let s = 0; s < this._cap; s++) {
       const h = this._handle[s]
       if (h !== FREE) {
-        names[h & mask] = this._names[s]
-        attrs[h & mask] = this._attrs[s]
+        for (let i = 0; i < SIDE.length; i++) side[i][h & mask] = this[SIDE[i]][s]
       }
     }
-    this._adopt(m, names, attrs)
+    this._adopt(m, side)
   }
 
   /** Takes a reserved handle, refilling the reserve (one crossing per 256). */
@@ -235,7 +257,6 @@ class SegmentStore {
     this._dropped[s] = 0
     this._tail[s] = h
     this._names[s] = cutUtf8(name, this._maxValue)
-    this._attrs[s] = undefined
     const m = this._m
     m[H_LIVE_TXN]++
     m[H_TOTAL_TXN]++
@@ -278,7 +299,6 @@ class SegmentStore {
     this._tail[rs] = h
     this._count[rs]++
     this._names[s] = cutUtf8(name, this._maxValue)
-    this._attrs[s] = undefined
     const m = this._m
     m[H_LIVE_SEG]++
     m[H_TOTAL_SEG]++
@@ -387,7 +407,40 @@ class SegmentStore {
     return this._names[handle & this._mask]
   }
 
-  /** Validates an end call and returns [active, time]. */
+  /**
+   * The id this segment will have in its finished trace (16 lowercase hex
+   * digits), or null when not active. Ids are drawn when first asked for,
+   * so segments nobody asks about cost nothing here.
+   * @param {number|null} handle
+   * @returns {string|null}
+   */
+  spanIdOf (handle) {
+    if (!checkHandle(handle, 'spanIdOf: handle') || !this.isActive(handle)) return null
+    const s = handle & this._mask
+    return this._spanIds[s] ?? (this._spanIds[s] = randomHex(8))
+  }
+
+  /**
+   * The trace id the handle's transaction will finish with (32 lowercase
+   * hex digits), or null when not active.
+   * @param {number|null} handle
+   * @returns {string|null}
+   */
+  traceIdOf (handle) {
+    if (!checkHandle(handle, 'traceIdOf: handle') || !this.isActive(handle)) return null
+    const rs = this._root[handle & this._mask] & this._mask
+    return this._traceIds[rs] ?? (this._traceIds[rs] = randomHex(16))
+  }
+
+  /** Clears the side arrays of slot `s`. */
+  _clearSide (s) {
+    this._names[s] = undefined
+    this._attrs[s] = undefined
+    this._spanIds[s] = undefined
+    this._traceIds[s] = undefined
+  }
+
+  /** Validates an end call and returns the end time, or -1 when not active. */
   _endArgs (handle, endTime, where) {
     const given = checkHandle(handle, `${where}: handle`)
     const t = checkTime(endTime, `${where}: endTime`)
@@ -405,33 +458,38 @@ class SegmentStore {
     const t = this._endArgs(handle, endTime, 'endTransaction')
     if (t < 0) return null
     const root = this._root[handle & this._mask]
-    const n = this._count[root & this._mask]
+    const rs = root & this._mask
+    const n = this._count[rs]
+    const traceId = this._traceIds[rs]
     if (this._out.length < OUT_HEADER + OUT_ROW * n) this._out = new Float64Array(OUT_HEADER + OUT_ROW * n * 2)
     const out = this._out
     const ids = native.finish(this._m, handle, t, out)
-    const names = this._names
-    const attrs = this._attrs
+    // Ids handed out by spanIdOf win over the ones Rust drew. A parent can
+    // sort after its child, so all ids are settled before any is used.
+    const rowIds = new Array(n)
+    for (let k = 0; k < n; k++) {
+      const at = 32 + 16 * k
+      rowIds[k] = this._spanIds[out[OUT_HEADER + OUT_ROW * k]] ?? ids.slice(at, at + 16)
+    }
     const segments = new Array(n)
     for (let k = 0; k < n; k++) {
       const o = OUT_HEADER + OUT_ROW * k
       const s = out[o]
       const p = out[o + 1]
-      const at = 32 + 16 * k
       segments[k] = {
-        id: ids.slice(at, at + 16),
-        parentId: p < 0 ? null : ids.slice(32 + 16 * p, 48 + 16 * p),
-        name: names[s],
+        id: rowIds[k],
+        parentId: p < 0 ? null : rowIds[p],
+        name: this._names[s],
         start: out[o + 2],
         duration: out[o + 3],
         exclusive: out[o + 4],
-        attributes: attributesObject(attrs[s]),
+        attributes: attributesObject(this._attrs[s]),
         truncated: out[o + 5] === 1
       }
-      names[s] = undefined
-      attrs[s] = undefined
+      this._clearSide(s)
     }
     return {
-      traceId: ids.slice(0, 32),
+      traceId: traceId ?? ids.slice(0, 32),
       name: segments[0].name,
       startTime: timeOrigin + out[2],
       duration: out[3],
@@ -458,6 +516,7 @@ class SegmentStore {
     const slots = this._slots
     const names = this._names
     const attrs = this._attrs
+    let earlyIds = this._traceIds[root & mask] !== undefined
     let meta = this._meta
     let j = 0
     let text = ''
@@ -465,6 +524,7 @@ class SegmentStore {
     for (let k = 0; k < n; k++) {
       const s = cur & mask
       slots[k] = s
+      if (this._spanIds[s] !== undefined) earlyIds = true
       const name = names[s]
       const list = attrs[s]
       const width = list === undefined ? 2 : 2 + 1.5 * list.length
@@ -499,11 +559,14 @@ class SegmentStore {
       }
       cur = this._next[s]
     }
-    const json = native.finishJson(this._m, handle, t, timeOrigin, meta, text)
-    for (let k = 0; k < n; k++) {
-      names[slots[k]] = undefined
-      attrs[slots[k]] = undefined
+    let ids
+    if (earlyIds) {
+      // The ids handed out early, in creation order; zeros for "draw one".
+      ids = this._traceIds[root & mask] ?? ZERO_TRACE_ID
+      for (let k = 0; k < n; k++) ids += this._spanIds[slots[k]] ?? ZERO_SPAN_ID
     }
+    const json = native.finishJson(this._m, handle, t, timeOrigin, meta, text, ids)
+    for (let k = 0; k < n; k++) this._clearSide(slots[k])
     return json
   }
 
@@ -537,7 +600,11 @@ class SegmentStore {
       if (live !== (typeof this._names[s] === 'string')) {
         problems.push(`slot ${s}: name ${live ? 'missing' : 'left behind'}`)
       }
-      if (!live && this._attrs[s] !== undefined) problems.push(`slot ${s}: attributes left behind`)
+      if (!live && (this._attrs[s] !== undefined || this._spanIds[s] !== undefined)) {
+        problems.push(`slot ${s}: attributes or span id left behind`)
+      }
+      const isRoot = live && this._root[s] === this._handle[s]
+      if (!isRoot && this._traceIds[s] !== undefined) problems.push(`slot ${s}: trace id off a live root`)
     }
     const counted = this._m[H_LIVE_SEG]
     if (counted !== this.stats().liveSegments) problems.push(`counter says ${counted} live segments`)

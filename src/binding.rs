@@ -17,7 +17,7 @@ use crate::core::ids::{push_hex, with_thread_ids};
 use crate::core::json::{decode, trace_json};
 use crate::core::layout::{self, MAX_HANDLE};
 use crate::core::table::{self, Table, TableError};
-use crate::core::trace::assemble;
+use crate::core::trace::{assemble, EarlyIds};
 
 fn to_js(e: TableError) -> Error {
     let status = match e {
@@ -147,6 +147,9 @@ pub fn finish(
 
 /// Like `finish`, but returns the whole trace as JSON. `meta` and `text`
 /// carry the names and attributes in creation order (see `core::json`).
+/// `ids`, when given, holds ids handed out before the end: the trace id's 32
+/// hex digits, then 16 per segment in creation order, all zeros where Rust
+/// is to draw one.
 #[napi(catch_unwind)]
 pub fn finish_json(
     mut m: Float64ArraySlice,
@@ -155,6 +158,7 @@ pub fn finish_json(
     time_origin: f64,
     meta: Float64ArraySlice,
     text: Utf16String,
+    ids: Option<String>,
 ) -> Result<Option<String>> {
     if !disjoint(&m, &meta) {
         return Err(overlap_error("the payload array"));
@@ -168,11 +172,21 @@ pub fn finish_json(
     let count = t.transaction_len(handle).map_err(to_js)?;
     let texts =
         decode(&meta, &text, count).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+    let early = match &ids {
+        Some(ids) => Some(
+            EarlyIds::parse(ids.as_bytes(), count)
+                .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?,
+        ),
+        None => None,
+    };
     let taken = match t.take_transaction(handle).map_err(to_js)? {
         Some(taken) => taken,
         None => return Ok(None),
     };
-    let trace = with_thread_ids(|ids| assemble(&taken.segments, end, taken.dropped, ids));
+    let mut trace = with_thread_ids(|ids| assemble(&taken.segments, end, taken.dropped, ids));
+    if let Some(early) = early {
+        early.apply(&mut trace);
+    }
     Ok(Some(trace_json(&trace, &texts, time_origin)))
 }
 

@@ -156,3 +156,60 @@ fn covered(spans: &mut [(f64, f64)]) -> f64 {
     }
     total + (b - a)
 }
+
+/// Ids handed out before a transaction ended, to be kept in its trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlyIds {
+    pub trace_id: Option<u128>,
+    /// By input index (creation order).
+    pub span_ids: Vec<Option<u64>>,
+}
+
+impl EarlyIds {
+    /// Reads `32 + 16 * count` hex digits: the trace id, then one span id
+    /// per segment in creation order; all zeros stand for "none".
+    pub fn parse(hex: &[u8], count: usize) -> Result<EarlyIds, String> {
+        if hex.len() != 32 + 16 * count {
+            return Err(format!(
+                "early ids: {} hex digits for {count} segments, expected {}",
+                hex.len(),
+                32 + 16 * count
+            ));
+        }
+        let trace_id = parse_hex(&hex[..32]).ok_or("early ids: bad trace id")?;
+        let mut span_ids = Vec::with_capacity(count);
+        for chunk in hex[32..].chunks(16) {
+            let id = parse_hex(chunk).ok_or("early ids: bad span id")?;
+            span_ids.push((id != 0).then_some(id as u64));
+        }
+        Ok(EarlyIds {
+            trace_id: (trace_id != 0).then_some(trace_id),
+            span_ids,
+        })
+    }
+
+    /// Puts the ids into `trace`, whose rows index the same input.
+    pub fn apply(&self, trace: &mut Trace) {
+        if let Some(id) = self.trace_id {
+            trace.trace_id = id;
+        }
+        for row in &mut trace.rows {
+            if let Some(Some(id)) = self.span_ids.get(row.index) {
+                row.id = *id;
+            }
+        }
+    }
+}
+
+/// Parses up to 32 hex digits.
+fn parse_hex(digits: &[u8]) -> Option<u128> {
+    if digits.is_empty() || digits.len() > 32 {
+        return None;
+    }
+    let mut v: u128 = 0;
+    for &d in digits {
+        let x = (d as char).to_digit(16)?;
+        v = (v << 4) | x as u128;
+    }
+    Some(v)
+}

@@ -385,3 +385,55 @@ fn minus_zero_ties_with_zero() {
     let order: Vec<usize> = run(&segs, 1.0).rows.iter().map(|r| r.index).collect();
     assert_eq!(order, vec![0, 1, 2, 3]);
 }
+
+// ------------------------------------------------------------ early ids
+
+#[test]
+fn early_ids_parse_and_apply() {
+    use crate::core::trace::EarlyIds;
+    let hex = format!(
+        "{}{}{}",
+        "0123456789abcdef0123456789ABCDEF", "0000000000000000", "00000000000000ff"
+    );
+    let e = EarlyIds::parse(hex.as_bytes(), 2).expect("valid");
+    assert_eq!(e.trace_id, Some(0x0123456789abcdef0123456789abcdef));
+    assert_eq!(e.span_ids, vec![None, Some(0xff)]);
+
+    let segs = [
+        SegIn {
+            start: 0.0,
+            end: 4.0,
+            parent: None,
+        },
+        SegIn {
+            start: 1.0,
+            end: 2.0,
+            parent: Some(0),
+        },
+    ];
+    let mut trace = assemble(&segs, 4.0, 0, &mut Ids::with_seed(3));
+    let root_id = trace.rows[0].id;
+    e.apply(&mut trace);
+    assert_eq!(trace.trace_id, 0x0123456789abcdef0123456789abcdef);
+    assert_eq!(trace.rows[0].id, root_id, "all zeros keeps the drawn id");
+    assert_eq!(trace.rows[1].id, 0xff);
+
+    let zeros = "0".repeat(32 + 16);
+    let none = EarlyIds::parse(zeros.as_bytes(), 1).expect("zeros");
+    assert_eq!(none.trace_id, None);
+    assert_eq!(none.span_ids, vec![None]);
+}
+
+#[test]
+fn early_ids_reject_bad_input() {
+    use crate::core::trace::EarlyIds;
+    assert!(EarlyIds::parse(b"", 0).is_err());
+    assert!(EarlyIds::parse("0".repeat(32).as_bytes(), 1).is_err());
+    assert!(EarlyIds::parse("g".repeat(32).as_bytes(), 0).is_err());
+    assert!(EarlyIds::parse(
+        format!("{}{}", "0".repeat(32), "-".repeat(16)).as_bytes(),
+        1
+    )
+    .is_err());
+    assert!(EarlyIds::parse("0".repeat(33).as_bytes(), 0).is_err());
+}
