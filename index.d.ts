@@ -67,6 +67,20 @@ export interface StoreStats {
   droppedSegments: number
 }
 
+export interface LeakReportOptions {
+  segmentOlderThanMs?: number
+  transactionOlderThanMs?: number
+  /** The time to measure ages against; default performance.now(). */
+  now?: number
+  limit?: number
+}
+
+export interface LeakReport {
+  now: number
+  transactions: Array<{ handle: SegmentHandle; name: string; ageMs: number; segments: number }>
+  segments: Array<{ handle: SegmentHandle; name: string; transaction: SegmentHandle; transactionName: string; ageMs: number }>
+}
+
 /**
  * Transactions and segments behind small integer handles. Times are
  * milliseconds on the performance.now() clock; omit them to use now.
@@ -111,6 +125,14 @@ export declare class SegmentStore {
   endTransactionJSON(handle: SegmentHandle | null, endTime?: number): string | null
   /** Live counts (read off every slot) and totals. */
   stats(): StoreStats
+  /**
+   * What looks leaked now, from one scan in Rust: transactions started more
+   * than `transactionOlderThanMs` (default 300000) ago and not ended, and
+   * open segments of live transactions started more than
+   * `segmentOlderThanMs` (default 60000) ago. Oldest first, at most `limit`
+   * (default 100) records in all.
+   */
+  leakReport(options?: LeakReportOptions): LeakReport
   /** Every broken invariant of the store; empty when it is sound. */
   verify(): string[]
 }

@@ -1063,3 +1063,38 @@ test('early ids survive the table growing', () => {
   }
   assert.deepEqual(store.verify(), [])
 })
+
+test('leakReport lists old open transactions and open segments, oldest first', () => {
+  const store = new SegmentStore()
+  const old = store.startTransaction('old', 0)
+  const open = store.startSegment(old, 'open', 10)
+  const closed = store.startSegment(old, 'closed', 5)
+  store.endSegment(closed, 6)
+  const older = store.startSegment(old, 'older', 2)
+  const young = store.startTransaction('young', 900)
+  store.startSegment(young, 'young open', 950)
+  const r = store.leakReport({ now: 1000, segmentOlderThanMs: 500, transactionOlderThanMs: 500 })
+  assert.equal(r.now, 1000)
+  assert.deepEqual(r.transactions, [{ handle: old, name: 'old', ageMs: 1000, segments: 4 }])
+  assert.deepEqual(r.segments, [
+    { handle: older, name: 'older', transaction: old, transactionName: 'old', ageMs: 998 },
+    { handle: open, name: 'open', transaction: old, transactionName: 'old', ageMs: 990 }
+  ])
+  assert.deepEqual(store.leakReport({ now: 1000, segmentOlderThanMs: 500, transactionOlderThanMs: 500, limit: 1 }).transactions.length, 1)
+  const lim = store.leakReport({ now: 1000, segmentOlderThanMs: 0, transactionOlderThanMs: 0, limit: 2 })
+  assert.equal(lim.transactions.length + lim.segments.length, 2, 'limit counts all records')
+  store.endTransaction(old, 1000)
+  store.endTransaction(young, 1000)
+  const empty = store.leakReport({ now: 5000, segmentOlderThanMs: 0, transactionOlderThanMs: 0 })
+  assert.deepEqual([empty.transactions, empty.segments], [[], []], 'nothing after every transaction ended')
+})
+
+test('leakReport checks its options', () => {
+  const store = new SegmentStore()
+  assert.deepEqual(store.leakReport().transactions, [], 'defaults work')
+  assert.throws(() => store.leakReport(null), { name: 'TypeError', message: /leakReport: options/ })
+  assert.throws(() => store.leakReport({ limit: 0 }), { name: 'RangeError', message: /limit/ })
+  assert.throws(() => store.leakReport({ limit: '5' }), { name: 'TypeError', message: /limit/ })
+  assert.throws(() => store.leakReport({ now: -1 }), { name: 'RangeError', message: /now/ })
+  assert.throws(() => store.leakReport({ segmentOlderThanMs: NaN }), { name: 'RangeError', message: /segmentOlderThanMs/ })
+})

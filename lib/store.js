@@ -588,6 +588,43 @@ class SegmentStore {
   }
 
   /**
+   * What looks leaked now: transactions started more than
+   * `transactionOlderThanMs` ago and not ended, and segments (of live
+   * transactions) started more than `segmentOlderThanMs` ago and not ended.
+   * One scan in Rust; oldest first, at most `limit` records in all.
+   * Answers "are segments clearing up?" without a heap snapshot.
+   * @param {{segmentOlderThanMs?: number, transactionOlderThanMs?: number, now?: number, limit?: number}} [options]
+   */
+  leakReport (options) {
+    if (options !== undefined && (options === null || typeof options !== 'object')) {
+      throw new TypeError(`leakReport: options must be an object, got ${describe(options)}`)
+    }
+    const o = options ?? {}
+    const segmentMs = checkTime(o.segmentOlderThanMs ?? 60000, 'leakReport: options.segmentOlderThanMs')
+    const transactionMs = checkTime(o.transactionOlderThanMs ?? 300000, 'leakReport: options.transactionOlderThanMs')
+    const now = checkTime(o.now, 'leakReport: options.now')
+    const limit = o.limit ?? 100
+    if (typeof limit !== 'number') throw new TypeError(`leakReport: options.limit must be a number, got ${describe(limit)}`)
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1e6) throw new RangeError(`leakReport: options.limit must be an integer from 1 to 1000000, got ${limit}`)
+    const out = new Float64Array(3 * limit)
+    const n = native.leaks(this._m, now, segmentMs, transactionMs, out)
+    const transactions = []
+    const segments = []
+    for (let k = 0; k < n; k++) {
+      const handle = out[3 * k]
+      const root = out[3 * k + 1]
+      const ageMs = now - out[3 * k + 2]
+      const s = handle & this._mask
+      if (handle === root) {
+        transactions.push({ handle, name: this._names[s], ageMs, segments: this._count[s] })
+      } else {
+        segments.push({ handle, name: this._names[s], transaction: root, transactionName: this._names[root & this._mask], ageMs })
+      }
+    }
+    return { now, transactions, segments }
+  }
+
+  /**
    * Checks every invariant of the table (src/core/table.rs) and that the
    * JS-side names and attributes sit exactly beside live records. Returns
    * the problems found: an empty array when the store is sound.

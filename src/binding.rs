@@ -212,6 +212,30 @@ pub fn scan(mut m: Float64ArraySlice) -> Result<Scan> {
     })
 }
 
+/// Writes the records that look leaked at `now` into `out` as rows of
+/// `[handle, root, start]`, oldest first, as many as fit; returns how many.
+#[napi(catch_unwind)]
+pub fn leaks(
+    mut m: Float64ArraySlice,
+    now: f64,
+    segment_ms: f64,
+    transaction_ms: f64,
+    mut out: Float64ArraySlice,
+) -> Result<u32> {
+    if !disjoint(&m, &out) {
+        return Err(overlap_error("the output array"));
+    }
+    let t = Table::new(slice_mut(&mut m)).map_err(to_js)?;
+    let out = slice_mut(&mut out);
+    let found = t.leaks(now, segment_ms, transaction_ms, out.len() / 3);
+    for (k, leak) in found.iter().enumerate() {
+        out[3 * k] = leak.handle as f64;
+        out[3 * k + 1] = leak.root as f64;
+        out[3 * k + 2] = leak.start;
+    }
+    Ok(found.len() as u32)
+}
+
 /// Lists every broken invariant of the store (empty when sound).
 #[napi(catch_unwind)]
 pub fn check(mut m: Float64ArraySlice) -> Result<Vec<String>> {

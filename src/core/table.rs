@@ -116,6 +116,14 @@ pub struct Scan {
     pub capacity: u64,
 }
 
+/// A record found by [`Table::leaks`]; `handle == root` for a transaction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Leak {
+    pub handle: u32,
+    pub root: u32,
+    pub start: f64,
+}
+
 /// A transaction taken out of the table by [`Table::take_transaction`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Taken {
@@ -532,6 +540,38 @@ impl<'a> Table<'a> {
                 }
             }
         }
+        out
+    }
+
+    /// Records that look leaked at time `now`: transactions started more than
+    /// `transaction_ms` ago and still live, and segments of live transactions
+    /// started more than `segment_ms` ago and still open. At most `limit`,
+    /// oldest first (ties: by handle).
+    pub fn leaks(&self, now: f64, segment_ms: f64, transaction_ms: f64, limit: usize) -> Vec<Leak> {
+        let mut out = Vec::new();
+        for s in 0..self.cap {
+            let h = self.get(C_HANDLE, s);
+            let root = self.get(C_ROOT, s);
+            if h == FREE || root < 0.0 {
+                continue;
+            }
+            let start = self.get(C_START, s);
+            let age = now - start;
+            let leak = if root == h {
+                age > transaction_ms
+            } else {
+                age > segment_ms && self.get(C_END, s).is_nan()
+            };
+            if leak {
+                out.push(Leak {
+                    handle: h as u32,
+                    root: root as u32,
+                    start,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.handle.cmp(&b.handle)));
+        out.truncate(limit);
         out
     }
 

@@ -184,3 +184,47 @@ fn a_sound_fixture_is_untouched_by_these_helpers() {
         .unwrap()
         .is_some());
 }
+
+#[test]
+fn leaks_lists_old_transactions_and_open_segments() {
+    use crate::core::layout::{buffer_len, MIN_CAPACITY};
+    use crate::core::table::{init, Leak, Table};
+    let mut m = vec![0.0; buffer_len(MIN_CAPACITY)];
+    init(&mut m, MIN_CAPACITY, 100).expect("init");
+    let mut t = Table::new(&mut m).expect("table");
+    let old = t.start_transaction(0.0).expect("txn");
+    let open = t
+        .start_segment(old as f64, 10.0, 900)
+        .expect("ok")
+        .expect("seg");
+    let closed = t
+        .start_segment(old as f64, 5.0, 900)
+        .expect("ok")
+        .expect("seg");
+    t.end_segment(closed as f64, 6.0);
+    let young = t.start_transaction(900.0).expect("txn");
+    assert_eq!(
+        t.leaks(1000.0, 500.0, 500.0, 10),
+        vec![
+            Leak {
+                handle: old,
+                root: old,
+                start: 0.0
+            },
+            Leak {
+                handle: open,
+                root: old,
+                start: 10.0
+            },
+        ]
+    );
+    assert_eq!(t.leaks(1000.0, 500.0, 500.0, 1).len(), 1);
+    assert_eq!(
+        t.leaks(1000.0, 0.0, 0.0, 10).len(),
+        3,
+        "young counts at threshold 0"
+    );
+    t.take_transaction(old as f64).expect("take");
+    t.take_transaction(young as f64).expect("take");
+    assert!(t.leaks(1e9, 0.0, 0.0, 10).is_empty());
+}
