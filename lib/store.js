@@ -440,6 +440,15 @@ class SegmentStore {
     this._traceIds[s] = undefined
   }
 
+  /** The segment count of root slot `rs`, refusing one no table can hold. */
+  _countOf (rs) {
+    const n = this._count[rs]
+    if (!(n >= 1 && n <= this._cap && Number.isInteger(n))) {
+      throw new Error(`segment store is inconsistent: transaction ${this._handle[rs]} counts ${n} segments`)
+    }
+    return n
+  }
+
   /** Validates an end call and returns the end time, or -1 when not active. */
   _endArgs (handle, endTime, where) {
     const given = checkHandle(handle, `${where}: handle`)
@@ -459,7 +468,7 @@ class SegmentStore {
     if (t < 0) return null
     const root = this._root[handle & this._mask]
     const rs = root & this._mask
-    const n = this._count[rs]
+    const n = this._countOf(rs)
     const traceId = this._traceIds[rs]
     if (this._out.length < OUT_HEADER + OUT_ROW * n) this._out = new Float64Array(OUT_HEADER + OUT_ROW * n * 2)
     const out = this._out
@@ -511,7 +520,7 @@ class SegmentStore {
     if (t < 0) return null
     const mask = this._mask
     const root = this._root[handle & mask]
-    const n = this._count[root & mask]
+    const n = this._countOf(root & mask)
     if (this._slots.length < n) this._slots = new Int32Array(n * 2)
     const slots = this._slots
     const names = this._names
