@@ -1,5 +1,6 @@
-// Types for segment-context. The context managers' declarations live beside
-// their code in lib/managers.d.ts and are re-exported here.
+// Types for segment-context. The declarations of the context managers, the
+// customer API and the OpenTelemetry bridge live beside their code in lib/
+// and are re-exported here.
 
 /**
  * A segment handle: an integer from 0 to 2^30 - 1 (a V8 small integer, so
@@ -138,3 +139,5 @@ export declare class SegmentStore {
 }
 
 export * from './lib/managers'
+export * from './lib/context-api'
+export * from './lib/otel-bridge'

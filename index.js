@@ -6,8 +6,13 @@
 
 const { SegmentStore } = require('./lib/store')
 const managers = require('./lib/create-context-manager')
+const { createContextApi } = require('./lib/context-api')
+// Requiring the bridge does not load @opentelemetry/api; constructing one does.
+const { OtelContextManager } = require('./lib/otel-bridge')
 
 module.exports = {
   SegmentStore,
-  ...managers
+  ...managers,
+  createContextApi,
+  OtelContextManager
 }

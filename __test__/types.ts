@@ -86,3 +86,17 @@ const frames: boolean = isFrameBased()
 createContextManager({ feature_flag: { new_async_context: 'yes' } })
 
 void [active, txn, parent, name, spanId, traceId, leakNames, json, stats, problems, ctx, doubled, viaThis, none, bound, sameValue, associated, als, tableSize, envName, frames]
+
+// ---- the customer API and the OpenTelemetry bridge, through '..'
+import { createContextApi, OtelContextManager } from '..'
+import type { ContextApi, TracedContextApi, TraceMetadata } from '..'
+import { ROOT_CONTEXT } from '@opentelemetry/api'
+
+const plainApi: ContextApi<SegmentHandle> = createContextApi<SegmentHandle>(manager)
+const traced: TracedContextApi<SegmentHandle> = createContextApi(manager, store)
+const meta: TraceMetadata = traced.getTraceMetadata()
+const apiResult: number = plainApi.runInContext(root, (a: number) => a + 1, undefined, [1])
+const otel = new OtelContextManager({ manager: new AsyncLocalContextManager() })
+const activeIsRoot: boolean = otel.enable().active() === ROOT_CONTEXT
+otel.disable()
+void [meta, apiResult, activeIsRoot]
