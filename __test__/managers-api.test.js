@@ -292,6 +292,25 @@ for (const kind of KINDS) {
       assert.deepEqual(reported.filter(([, event]) => event === 'x'), [['new', 'x', listener], ['removed', 'x', listener]])
     })
 
+    it('bound emitters report the user\'s once listener too, and it runs once in the bound context', (t) => {
+      const m = createManager(kind, t)
+      const ee = m.bindEmitter(new EventEmitter(), 'bound')
+      const seen = []
+      const first = function (v) { seen.push(['first', v, m.getContext(), this === ee]) }
+      const second = (v) => seen.push(['second', v, m.getContext()])
+      ee.once('x', first)
+      ee.prependOnceListener('x', second)
+      assert.deepEqual(ee.listeners('x'), [second, first], 'listeners() reports the originals, in order')
+      assert.equal(ee.listenerCount('x'), 2)
+      m.runInContext('caller', () => ee.emit('x', 1))
+      ee.emit('x', 2)
+      assert.deepEqual(seen, [['second', 1, 'bound'], ['first', 1, 'bound', true]])
+      assert.equal(ee.listenerCount('x'), 0, 'both removed themselves')
+      ee.once('y', first)
+      ee.removeListener('y', first)
+      assert.equal(ee.listenerCount('y'), 0, 'a once listener is removed by the original')
+    })
+
     it('bound emitters: streams, and two managers binding one emitter', async (t) => {
       const { PassThrough } = require('node:stream')
       const m = createManager(kind, t)
