@@ -13,6 +13,7 @@
  */
 
 const { isArgumentsObject } = require('node:util').types
+const { describe } = require('./describe')
 
 // The methods the API needs of a manager (both managers have them).
 const MANAGER_METHODS = ['getContext', 'runInContext', 'runWithoutContext', 'bindFunction', 'bindEmitter']
@@ -20,16 +21,6 @@ const MANAGER_METHODS = ['getContext', 'runInContext', 'runWithoutContext', 'bin
 const EMITTER_METHODS = ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener', 'removeListener', 'off']
 
 /** What a value is, for error messages. */
-function describe (value) {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  const type = typeof value
-  if (type === 'string') return `a string (${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)})`
-  if (type === 'number' || type === 'boolean' || type === 'bigint') return `${type} ${String(value)}`
-  if (type === 'function') return 'a function'
-  if (type === 'object') return 'an object'
-  return type
-}
 
 function checkFunction (fn, method) {
   if (typeof fn !== 'function') throw new TypeError(`${method}: fn must be a function, got ${describe(fn)}`)

@@ -18,6 +18,7 @@
 
 const { EventEmitter } = require('node:events')
 const { AsyncLocalContextManager } = require('./als-manager')
+const { describe } = require('./describe')
 
 const API_NAME = '@opentelemetry/api'
 // What the bridge needs of a manager (both managers have all of them).
@@ -44,13 +45,6 @@ function loadApi () {
     }
   }
   return api
-}
-
-function describe (value) {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  const type = typeof value
-  return type === 'object' ? 'an object' : type === 'function' ? 'a function' : `${type} ${String(value)}`
 }
 
 function checkOptions (options) {

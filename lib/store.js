@@ -14,6 +14,7 @@
 const { randomFillSync } = require('node:crypto')
 const { performance } = require('node:perf_hooks')
 const native = require('./loader')
+const { describe } = require('./describe')
 
 const L = native.layout()
 const MAX_HANDLE = L.MAX_HANDLE
@@ -101,13 +102,6 @@ function cutUtf8 (s, max) {
  */
 function detach (s) {
   return (s + ' ').slice(0, -1)
-}
-
-function describe (v) {
-  if (v === null) return 'null'
-  if (typeof v === 'string') return `a string of length ${v.length}`
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${String(v)}`
-  return typeof v
 }
 
 function checkTime (v, where) {
@@ -611,7 +605,7 @@ class SegmentStore {
     const o = options ?? {}
     const segmentMs = checkTime(o.segmentOlderThanMs ?? 60000, 'leakReport: options.segmentOlderThanMs')
     const transactionMs = checkTime(o.transactionOlderThanMs ?? 300000, 'leakReport: options.transactionOlderThanMs')
-    const now = checkTime(o.now, 'leakReport: options.now')
+    const now = checkTime(o.now ?? undefined, 'leakReport: options.now') // null, like undefined: now
     const limit = o.limit ?? 100
     if (typeof limit !== 'number') throw new TypeError(`leakReport: options.limit must be a number, got ${describe(limit)}`)
     if (!Number.isInteger(limit) || limit < 1 || limit > 1e6) throw new RangeError(`leakReport: options.limit must be an integer from 1 to 1000000, got ${limit}`)
