@@ -10,8 +10,10 @@ const {
   checkStore,
   checkOptions
 } = require('./bind-emitter')
+const diag = require('./diagnostics')
 
 const ReflectApply = Reflect.apply
+const ObjectIs = Object.is
 
 /**
  * Context manager on Node's `AsyncLocalStorage`: one storage per manager
@@ -37,6 +39,11 @@ class AsyncLocalContextManager {
     this._als = new AsyncLocalStorage()
     this._associations = new WeakMap()
     this._emitters = new EmitterBinder(this)
+    this._sets = 0 // setContext() calls, see _enter
+    this._disables = 0 // disable() calls, see _enter
+    this._runner = (ctx, fn, thisArg, args) => this._runIn(ctx, fn, thisArg, args)
+    this._diag = null // the diagnostics recorder while it is on
+    this._diagKept = null // the last recorder, still readable after disableDiagnostics()
   }
 
   /**
@@ -60,6 +67,8 @@ class AsyncLocalContextManager {
    * @param {*} ctx any value; `undefined` reads back as null
    */
   setContext (ctx) {
+    if (this._diag !== null) this._diag.record(diag.SET, ctx)
+    this._sets++
     this._als.enterWith(ctx)
   }
 
@@ -73,7 +82,9 @@ class AsyncLocalContextManager {
    */
   runInContext (ctx, fn, thisArg, args) {
     checkFunction(fn, 'runInContext')
-    return this._als.run(ctx, ReflectApply, fn, thisArg, toArgs(args, 'runInContext'))
+    args = toArgs(args, 'runInContext')
+    if (this._diag !== null) return this._recorded(diag.RUN, ctx, fn, thisArg, args)
+    return this._enter(ctx, fn, thisArg, args)
   }
 
   /**
@@ -83,7 +94,9 @@ class AsyncLocalContextManager {
    */
   runWithoutContext (fn, thisArg, args) {
     checkFunction(fn, 'runWithoutContext')
-    return this._als.run(null, ReflectApply, fn, thisArg, toArgs(args, 'runWithoutContext'))
+    args = toArgs(args, 'runWithoutContext')
+    if (this._diag !== null) return this._recorded(diag.RUN, null, fn, thisArg, args)
+    return this._enter(null, fn, thisArg, args)
   }
 
   /**
@@ -99,8 +112,8 @@ class AsyncLocalContextManager {
    * never pays off; they would also freeze every other AsyncLocalStorage's
    * value at bind time, where the closure leaves them to the caller. We found
    * no cheaper safe path on Node 24, so `isFrameBased()` selects nothing here.
-   * (`run` returns early when the value is unchanged, so a call from the
-   * bound context itself costs about one `getStore()` on both.)
+   * (A call from the bound context itself costs about one `getStore()` on
+   * both, see `_enter`.)
    */
   bindFunction (fn, ctx) {
     if (typeof fn !== 'function') return fn
@@ -111,9 +124,9 @@ class AsyncLocalContextManager {
    * Listeners added to `emitter` from now on (`on`, `addListener`, `once`,
    * `prependListener`, `prependOnceListener`) run in `ctx` (default: the
    * current context) whatever context emits; removing the original listener
-   * removes them. See EmitterBinder for the footprint (non-enumerable
-   * string-keyed methods). Binding again changes the context for listeners
-   * added afterwards and never wraps twice.
+   * removes them. See EmitterBinder for the footprint (a patched prototype
+   * that inherits from the original; no own property). Binding again changes
+   * the context for listeners added afterwards and never wraps twice.
    * @returns the emitter
    */
   bindEmitter (emitter, ctx) {
@@ -131,8 +144,38 @@ class AsyncLocalContextManager {
    * On Node 24 Node clears only the current frame.
    */
   disable () {
+    this._disables++
     this._als.disable()
     return this
+  }
+
+  /**
+   * Start recording context transitions (`set`, `run`, `bound`, `restore`)
+   * in a ring of `options.size` events (default 4096), replacing any earlier
+   * ring. Propagation is AsyncLocalStorage's own, inside Node, so it is not
+   * recorded: `diagnostics().propagation` is false. O(1) per event; while
+   * off, the only cost is one branch per run/bound call/set.
+   * @param {{size?: number}} [options]
+   */
+  enableDiagnostics (options) {
+    const size = diag.readDiagnosticsOptions(options)
+    this._diag = this._diagKept = new diag.Recorder(size, this._store)
+    return this
+  }
+
+  /** Stop recording; the events recorded so far stay readable through `diagnostics()`. */
+  disableDiagnostics () {
+    this._diag = null
+    return this
+  }
+
+  /**
+   * The recorded events, oldest first, as a plain JSON-able object:
+   * `{ enabled, size, recorded, dropped, propagation, events: [{ seq, type, handle, ended }] }`.
+   */
+  diagnostics () {
+    const r = this._diagKept
+    return r === null ? diag.emptyDump(false) : r.dump(this._diag === r, false)
   }
 
   /** Remember `ctx` for `object` (a per-manager WeakMap; nothing is written on the object). */
@@ -154,7 +197,49 @@ class AsyncLocalContextManager {
 
   /** @private used by bound functions */
   _callInContext (ctx, fn, thisArg, args) {
-    return this._als.run(ctx, ReflectApply, fn, thisArg, args)
+    if (this._diag !== null) return this._recorded(diag.BOUND, ctx, fn, thisArg, args)
+    return this._enter(ctx, fn, thisArg, args)
+  }
+
+  /**
+   * @private `als.run(ctx, fn)`, except that a context set inside `fn` never
+   * outlives it. `AsyncLocalStorage#run` returns early, without restoring
+   * anything afterwards, when `ctx` is already the stored value (Node 20 and
+   * 24 alike), so a `setContext` inside a nested run of the same context, or
+   * inside a bound function called from its own context, would leak into the
+   * caller.
+   */
+  _enter (ctx, fn, thisArg, args) {
+    return this._als.run(ctx, this._runner, ctx, fn, thisArg, args)
+  }
+
+  /**
+   * @private Inside `als.run`: calls `fn`, then, only if `setContext` was
+   * called meanwhile (rare: counted, so the common path reads two fields),
+   * puts `ctx` back before `run` returns. When `run` did not return early,
+   * its own restore of the previous value follows; when it did, the previous
+   * value was `ctx`. After a disable() inside `fn` nothing is put back:
+   * the storage is left as `als.run` leaves it.
+   */
+  _runIn (ctx, fn, thisArg, args) {
+    const sets = this._sets
+    const disables = this._disables
+    try {
+      return ReflectApply(fn, thisArg, args)
+    } finally {
+      if (this._sets !== sets && this._disables === disables && !ObjectIs(this._als.getStore(), ctx)) this._als.enterWith(ctx)
+    }
+  }
+
+  /** @private a run or bound call while diagnostics are on: records it and the restore. */
+  _recorded (type, ctx, fn, thisArg, args) {
+    const recorder = this._diag
+    recorder.record(type, ctx)
+    try {
+      return this._enter(ctx, fn, thisArg, args)
+    } finally {
+      recorder.record(diag.RESTORE, this._als.getStore())
+    }
   }
 }
 

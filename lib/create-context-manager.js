@@ -11,6 +11,19 @@ const KNOWN_LEGACY = new Set(['asyncHooks', 'promiseParentFallback'])
 // Names (and bad environment values) already warned about in this process.
 const warned = new Set()
 
+const SHOWN = 64
+
+/**
+ * A user-supplied name or value as shown in a warning: whole when short,
+ * else its first 64 characters and its length (an environment variable or a
+ * config key can be megabytes long; the warning must not be).
+ */
+function shown (text, quote) {
+  if (text.length <= SHOWN) return quote ? JSON.stringify(text) : text
+  const head = text.slice(0, SHOWN)
+  return `${quote ? JSON.stringify(head) : head}… (${text.length} characters)`
+}
+
 function warnOnce (key, message, code) {
   if (warned.has(key)) return
   warned.add(key)
@@ -30,7 +43,7 @@ function flagFromEnv () {
   if (value === 'true') return true
   if (value === 'false') return false
   warnOnce(`env:${raw}`,
-    `${ENV_FLAG} must be "true" or "false"; ignoring ${JSON.stringify(raw)}`,
+    `${ENV_FLAG} must be "true" or "false"; ignoring ${shown(raw, true)}`,
     'SEGMENT_CONTEXT_INVALID_ENV')
   return undefined
 }
@@ -65,7 +78,7 @@ function createContextManager (config) {
     if (!isObject(flags)) throw new TypeError('config.feature_flag must be an object')
     for (const name of Object.keys(flags)) {
       if (!KNOWN_FLAGS.has(name)) {
-        warnOnce(`flag:${name}`, `Unknown feature flag config.feature_flag.${name} is ignored`,
+        warnOnce(`flag:${name}`, `Unknown feature flag config.feature_flag.${shown(name, false)} is ignored`,
           'SEGMENT_CONTEXT_UNKNOWN_FLAG')
       }
     }
@@ -82,7 +95,7 @@ function createContextManager (config) {
   if (isObject(legacy)) {
     for (const name of Object.keys(legacy)) {
       if (!KNOWN_LEGACY.has(name)) {
-        warnOnce(`legacy:${name}`, `Unknown option config.legacy.${name} is ignored`,
+        warnOnce(`legacy:${name}`, `Unknown option config.legacy.${shown(name, false)} is ignored`,
           'SEGMENT_CONTEXT_UNKNOWN_OPTION')
       }
     }

@@ -11,6 +11,7 @@ const {
   checkStore,
   checkOptions
 } = require('./bind-emitter')
+const diag = require('./diagnostics')
 
 const ReflectApply = Reflect.apply
 
@@ -61,6 +62,8 @@ class LegacyContextManager {
     this._current = null
     this._associations = new WeakMap()
     this._emitters = new EmitterBinder(this)
+    this._diag = null // the diagnostics recorder while it is on
+    this._diagKept = null // the last recorder, still readable after disableDiagnostics()
 
     this._enabled = false
     this._fallback = asyncHooks && promiseParentFallback
@@ -102,6 +105,7 @@ class LegacyContextManager {
    * @param {*} ctx any value; `undefined` reads back as null
    */
   setContext (ctx) {
+    if (this._diag !== null) this._diag.record(diag.SET, ctx)
     this._current = ctx === undefined ? null : ctx
   }
 
@@ -115,13 +119,17 @@ class LegacyContextManager {
    */
   runInContext (ctx, fn, thisArg, args) {
     checkFunction(fn, 'runInContext')
-    return this._callInContext(ctx, fn, thisArg, toArgs(args, 'runInContext'))
+    args = toArgs(args, 'runInContext')
+    if (this._diag !== null) return this._recorded(diag.RUN, ctx, fn, thisArg, args)
+    return this._enter(ctx, fn, thisArg, args)
   }
 
   /** Run `fn` with no context: async work scheduled inside carries null. */
   runWithoutContext (fn, thisArg, args) {
     checkFunction(fn, 'runWithoutContext')
-    return this._callInContext(null, fn, thisArg, toArgs(args, 'runWithoutContext'))
+    args = toArgs(args, 'runWithoutContext')
+    if (this._diag !== null) return this._recorded(diag.RUN, null, fn, thisArg, args)
+    return this._enter(null, fn, thisArg, args)
   }
 
   /**
@@ -192,8 +200,55 @@ class LegacyContextManager {
     return ctx
   }
 
-  /** @private used by runInContext and bound functions */
+  /**
+   * Start recording context transitions (`set`, `run`, `bound`, `restore`,
+   * and `propagate`: the hook making a non-null context current for an
+   * async callback) in a ring of `options.size` events (default 4096),
+   * replacing any earlier ring. O(1) per event; while off, the only cost is
+   * one branch per run/bound call/set/callback.
+   * @param {{size?: number}} [options]
+   */
+  enableDiagnostics (options) {
+    const size = diag.readDiagnosticsOptions(options)
+    this._diag = this._diagKept = new diag.Recorder(size, this._store)
+    return this
+  }
+
+  /** Stop recording; the events recorded so far stay readable through `diagnostics()`. */
+  disableDiagnostics () {
+    this._diag = null
+    return this
+  }
+
+  /**
+   * The recorded events, oldest first, as a plain JSON-able object:
+   * `{ enabled, size, recorded, dropped, propagation, events: [{ seq, type, handle, ended }] }`.
+   */
+  diagnostics () {
+    const r = this._diagKept
+    const propagation = this._hook !== null
+    return r === null ? diag.emptyDump(propagation) : r.dump(this._diag === r, propagation)
+  }
+
+  /** @private used by bound functions */
   _callInContext (ctx, fn, thisArg, args) {
+    if (this._diag !== null) return this._recorded(diag.BOUND, ctx, fn, thisArg, args)
+    return this._enter(ctx, fn, thisArg, args)
+  }
+
+  /** @private a run or bound call while diagnostics are on: records it and the restore. */
+  _recorded (type, ctx, fn, thisArg, args) {
+    const recorder = this._diag
+    recorder.record(type, ctx)
+    try {
+      return this._enter(ctx, fn, thisArg, args)
+    } finally {
+      recorder.record(diag.RESTORE, this._current)
+    }
+  }
+
+  /** @private runs `fn` with `ctx` current, the previous context back afterwards */
+  _enter (ctx, fn, thisArg, args) {
     const previous = this._current
     this._current = ctx === undefined ? null : ctx
     try {
@@ -254,6 +309,7 @@ class LegacyContextManager {
       if (ctx === undefined) ctx = null
     }
     this._current = ctx
+    if (this._diag !== null && ctx !== null) this._diag.record(diag.PROPAGATE, ctx)
   }
 
   /** @private */

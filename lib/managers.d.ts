@@ -50,6 +50,53 @@ export interface ContextManagerConfig {
   [key: string]: unknown
 }
 
+/** Options of {@link ContextManager.enableDiagnostics}. Unknown keys are a TypeError. */
+export interface DiagnosticsOptions {
+  /** Events kept, the newest; an integer from 1 to 2^24. Default 4096. */
+  size?: number | undefined
+}
+
+/**
+ * A context transition:
+ * - `set`: setContext(ctx)
+ * - `run`: runInContext(ctx, …), or runWithoutContext(…) (handle -1), enters ctx
+ * - `bound`: a bound function (bindFunction, or a bound emitter's listener) enters its ctx
+ * - `restore`: that run or bound call returned or threw; `handle` is the context back in force
+ * - `propagate`: legacy manager only: its hook made a non-null context
+ *   current for an async callback (timer, immediate, tick, promise, I/O).
+ *   AsyncLocalStorage propagates inside Node, where nothing can record it.
+ */
+export type ContextTransition = 'set' | 'run' | 'bound' | 'propagate' | 'restore'
+
+export interface DiagnosticEvent {
+  /** 0 for the first event since enableDiagnostics(), then 1, 2, … (gaps never; the oldest are overwritten). */
+  seq: number
+  type: ContextTransition
+  /**
+   * The context: the segment handle when it is one (an integer from 0 to
+   * 2^30 - 1); -1 for no context (null or undefined); -2 for any other value.
+   */
+  handle: number
+  /** The handle's transaction had already ended (the manager has a store that no longer reports it active). */
+  ended: boolean
+}
+
+/** What {@link ContextManager.diagnostics} returns: plain data, `JSON.stringify` as it is. */
+export interface DiagnosticsDump {
+  /** Recording now. */
+  enabled: boolean
+  /** The ring's size; 0 when never enabled. */
+  size: number
+  /** Events recorded since enableDiagnostics(), kept or not. */
+  recorded: number
+  /** Events overwritten because the ring was full (`recorded - events.length`). */
+  dropped: number
+  /** Whether `propagate` events are recorded: true for the legacy manager with its hooks, false for ALS. */
+  propagation: boolean
+  /** The kept events, oldest first, `seq` consecutive. */
+  events: DiagnosticEvent[]
+}
+
 /** Anything with EventEmitter's `on` or `addListener`. */
 export type EmitterLike =
   | { on(event: string | symbol, listener: (...args: any[]) => void): unknown }
@@ -120,6 +167,19 @@ export interface ContextManager<C = unknown> {
 
   enable(): this
   disable(): this
+
+  /**
+   * Record context transitions in a ring of `options.size` events (default
+   * 4096), from now on, replacing any earlier ring. Off by default; O(1) and
+   * no allocation per event while on; one branch per call while off.
+   * @throws {TypeError} options not an object, an unknown option, size not a number
+   * @throws {RangeError} size not an integer from 1 to 2^24
+   */
+  enableDiagnostics(options?: DiagnosticsOptions | null): this
+  /** Stop recording; what was recorded stays readable. */
+  disableDiagnostics(): this
+  /** The recorded events, oldest first; a new plain object each call. */
+  diagnostics(): DiagnosticsDump
 }
 
 /**
@@ -152,6 +212,10 @@ export declare class AsyncLocalContextManager<C = unknown> implements ContextMan
    * the current frame).
    */
   disable(): this
+  /** Records set, run, bound and restore; never propagate (`propagation: false`). */
+  enableDiagnostics(options?: DiagnosticsOptions | null): this
+  disableDiagnostics(): this
+  diagnostics(): DiagnosticsDump
 }
 
 /**
@@ -182,6 +246,10 @@ export declare class LegacyContextManager<C = unknown> implements ContextManager
    * get/set/run/bind keep working synchronously.
    */
   disable(): this
+  /** Records set, run, bound, restore and propagate (the hook's swap-in of a non-null context). */
+  enableDiagnostics(options?: DiagnosticsOptions | null): this
+  disableDiagnostics(): this
+  diagnostics(): DiagnosticsDump
 }
 
 /**
