@@ -41,7 +41,6 @@ class AsyncLocalContextManager {
     this._emitters = new EmitterBinder(this)
     this._sets = 0 // setContext() calls, see _enter
     this._disables = 0 // disable() calls, see _enter
-    this._runner = (ctx, fn, thisArg, args) => this._runIn(ctx, fn, thisArg, args)
     this._diag = null // the diagnostics recorder while it is on
     this._diagKept = null // the last recorder, still readable after disableDiagnostics()
   }
@@ -207,19 +206,21 @@ class AsyncLocalContextManager {
    * anything afterwards, when `ctx` is already the stored value (Node 20 and
    * 24 alike), so a `setContext` inside a nested run of the same context, or
    * inside a bound function called from its own context, would leak into the
-   * caller.
+   * caller. When `ctx` is not current, `run` restores the previous value on
+   * the way out, a value set inside included.
    */
   _enter (ctx, fn, thisArg, args) {
-    return this._als.run(ctx, this._runner, ctx, fn, thisArg, args)
+    if (!ObjectIs(ctx, this._als.getStore())) return this._als.run(ctx, ReflectApply, fn, thisArg, args)
+    // `ctx` is current already: `als.run` would return early and restore
+    // nothing, so a setContext inside `fn` would leak out.
+    return this._runIn(ctx, fn, thisArg, args)
   }
 
   /**
-   * @private Inside `als.run`: calls `fn`, then, only if `setContext` was
-   * called meanwhile (rare: counted, so the common path reads two fields),
-   * puts `ctx` back before `run` returns. When `run` did not return early,
-   * its own restore of the previous value follows; when it did, the previous
-   * value was `ctx`. After a disable() inside `fn` nothing is put back:
-   * the storage is left as `als.run` leaves it.
+   * @private With `ctx` already current: calls `fn`, then, only if
+   * `setContext` was called meanwhile (counted, so the common path reads two
+   * fields), puts `ctx` back. After a disable() inside `fn` nothing is put
+   * back: the storage is left as `als.run` leaves it.
    */
   _runIn (ctx, fn, thisArg, args) {
     const sets = this._sets
