@@ -389,6 +389,29 @@ describe('LegacyContextManager: enable/disable and hooks', () => {
     assert.equal(await on.promise, 'c')
   })
 
+  it('disable() inside a callback that had a context leaves no context behind', async (t) => {
+    const m = createManager(KINDS[1], t)
+    const later = deferred()
+    const done = deferred()
+    m.runInContext('T', () => setTimeout(() => {
+      assert.equal(m.getContext(), 'T')
+      m.disable()
+      assert.equal(m.getContext(), null, 'cleared at once')
+      setImmediate(() => later.resolve(m.getContext()))
+      done.resolve()
+    }, 1))
+    await done.promise
+    assert.equal(await later.promise, null, 'unrelated work after the callback does not see T')
+    assert.equal(m.getContext(), null)
+    m.enable()
+    const inner = m.runInContext('outer', () => {
+      m.runInContext('inner', () => m.disable())
+      return m.getContext()
+    })
+    assert.equal(inner, null, 'an enclosing run leaves the slot clear after a disable() inside it')
+    assert.equal(m.getContext(), null)
+  })
+
   it('asyncHooks: false is a plain manual slot', async (t) => {
     const m = createManager(KINDS[1], t, { legacy: { asyncHooks: false } })
     assert.equal(m.runInContext('sync', () => m.getContext()), 'sync')

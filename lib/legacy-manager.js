@@ -60,6 +60,7 @@ class LegacyContextManager {
     this._store = checkStore(opts.store, 'options.store')
     const { asyncHooks, promiseParentFallback } = checkLegacyOptions(opts.legacy, 'options.legacy')
     this._current = null
+    this._disables = 0 // disable() calls, see _enter
     this._associations = new WeakMap()
     this._emitters = new EmitterBinder(this)
     this._diag = null // the diagnostics recorder while it is on
@@ -170,6 +171,11 @@ class LegacyContextManager {
    * emptied; the slot itself (get/set/run/bind) keeps working synchronously.
    */
   disable () {
+    // Called inside a callback that had a context, the hook's `after` will
+    // not run to restore it: clear the slot now (and make an enclosing
+    // runInContext/bound call leave it clear, see _enter).
+    this._disables++
+    this._current = null
     if (!this._enabled) return this
     this._enabled = false
     this._hook.disable()
@@ -250,11 +256,14 @@ class LegacyContextManager {
   /** @private runs `fn` with `ctx` current, the previous context back afterwards */
   _enter (ctx, fn, thisArg, args) {
     const previous = this._current
+    const disables = this._disables
     this._current = ctx === undefined ? null : ctx
     try {
       return ReflectApply(fn, thisArg, args)
     } finally {
-      this._current = previous
+      // After a disable() inside `fn`, the previous context may be one the
+      // hook had swapped in and will no longer swap out: leave the slot clear.
+      this._current = this._disables === disables ? previous : null
     }
   }
 
