@@ -100,3 +100,12 @@ const otel = new OtelContextManager({ manager: new AsyncLocalContextManager() })
 const activeIsRoot: boolean = otel.enable().active() === ROOT_CONTEXT
 otel.disable()
 void [meta, apiResult, activeIsRoot]
+
+// ---- diagnostics
+import type { DiagnosticsDump, DiagnosticEvent } from '..'
+manager.enableDiagnostics({ size: 64 })
+const dump: DiagnosticsDump = manager.diagnostics()
+const firstEvent: DiagnosticEvent | undefined = dump.events[0]
+const dropped: number = dump.dropped
+manager.disableDiagnostics()
+void [firstEvent, dropped]
