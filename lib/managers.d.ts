@@ -226,7 +226,12 @@ export declare class AsyncLocalContextManager<C = unknown> implements ContextMan
 export declare class LegacyContextManager<C = unknown> implements ContextManager<C> {
   /** @throws {TypeError} for a bad store or non-boolean legacy options */
   constructor(options?: ContextManagerOptions | null)
-  /** Entries of the hook table (async id → context); back to 0 once async work is done. */
+  /**
+   * Entries of the hook table (async id → context); back to 0 once async
+   * work is done. Node's own lazily made timers count too while pending: the
+   * HTTP server's Date-header cache timer, made inside whichever request
+   * first needed it, holds one entry for up to a second.
+   */
   readonly hookTableSize: number
   getContext(): C | null
   /** Lasts until the end of the current callback, and reaches what it schedules. */
