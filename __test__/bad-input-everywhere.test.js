@@ -107,9 +107,19 @@ const isKey = (v) => v !== null && (typeof v === 'object' || typeof v === 'funct
 const readback = (v, store) => (v === undefined || v === null || (typeof v === 'number' && store !== null && !store.isActive(v)) ? null : v)
 const same = (a, b, label) => assert.ok(Object.is(a, b), `${label}: got ${typeof a === 'symbol' || typeof a === 'bigint' ? typeof a : String(a).slice(0, 60)}, want ${typeof b === 'symbol' || typeof b === 'bigint' ? typeof b : String(b).slice(0, 60)}`)
 
-/** Public methods and accessors of a class: own prototype names, minus the constructor and `_private` ones. */
+/**
+ * Public methods and accessors of a class, inherited ones included: the
+ * names along its prototype chain (up to Object.prototype), minus the
+ * constructor and `_private` ones.
+ */
 function publicMembers (Class) {
-  return Object.getOwnPropertyNames(Class.prototype).filter((name) => name !== 'constructor' && !name.startsWith('_')).sort()
+  const names = new Set()
+  for (let p = Class.prototype; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const name of Object.getOwnPropertyNames(p)) {
+      if (name !== 'constructor' && !name.startsWith('_')) names.add(name)
+    }
+  }
+  return [...names].sort()
 }
 
 // ---------------------------------------------------------------------------

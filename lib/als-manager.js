@@ -1,15 +1,7 @@
 'use strict'
 
 const { AsyncLocalStorage, AsyncResource } = require('node:async_hooks')
-const {
-  EmitterBinder,
-  wrapFunction,
-  toArgs,
-  checkFunction,
-  checkKey,
-  checkStore,
-  checkOptions
-} = require('./bind-emitter')
+const { ContextManagerBase } = require('./base-manager')
 const diag = require('./diagnostics')
 
 const ReflectApply = Reflect.apply
@@ -26,7 +18,7 @@ const ObjectIs = Object.is
  * propagation, but each `run` allocates a frame). The same code is the right
  * choice on both; see `bindFunction` and `isFrameBased`.
  */
-class AsyncLocalContextManager {
+class AsyncLocalContextManager extends ContextManagerBase {
   /**
    * @param {object} [options]
    * @param {object} [options.store] a SegmentStore: numeric contexts it does
@@ -34,15 +26,10 @@ class AsyncLocalContextManager {
    * @param {object} [options.legacy] ignored (LegacyContextManager options)
    */
   constructor (options) {
-    const opts = checkOptions(options, 'options')
-    this._store = checkStore(opts.store, 'options.store')
+    super(options)
     this._als = new AsyncLocalStorage()
-    this._associations = new WeakMap()
-    this._emitters = new EmitterBinder(this)
     this._sets = 0 // setContext() calls, see _enter
     this._disables = 0 // disable() calls, see _enter
-    this._diag = null // the diagnostics recorder while it is on
-    this._diagKept = null // the last recorder, still readable after disableDiagnostics()
   }
 
   /**
@@ -51,9 +38,7 @@ class AsyncLocalContextManager {
    */
   getContext () {
     const ctx = this._als.getStore()
-    if (ctx === undefined) return null
-    if (typeof ctx === 'number' && this._store !== null && !this._store.isActive(ctx)) return null
-    return ctx
+    return ctx === undefined ? null : this._live(ctx)
   }
 
   /**
@@ -69,67 +54,6 @@ class AsyncLocalContextManager {
     if (this._diag !== null) this._diag.record(diag.SET, ctx)
     this._sets++
     this._als.enterWith(ctx)
-  }
-
-  /**
-   * Run `fn` synchronously with `ctx` as the current context and return its
-   * result; the previous context is back afterwards, also when `fn` throws.
-   * @param {*} ctx
-   * @param {Function} fn
-   * @param {*} [thisArg]
-   * @param {Array|IArguments} [args]
-   */
-  runInContext (ctx, fn, thisArg, args) {
-    checkFunction(fn, 'runInContext')
-    args = toArgs(args, 'runInContext')
-    if (this._diag !== null) return this._recorded(diag.RUN, ctx, fn, thisArg, args)
-    return this._enter(ctx, fn, thisArg, args)
-  }
-
-  /**
-   * Run `fn` with no context: async work scheduled inside carries null, not
-   * the caller's context (stops go-forward propagation into servers, pools
-   * and background timers).
-   */
-  runWithoutContext (fn, thisArg, args) {
-    checkFunction(fn, 'runWithoutContext')
-    args = toArgs(args, 'runWithoutContext')
-    if (this._diag !== null) return this._recorded(diag.RUN, null, fn, thisArg, args)
-    return this._enter(null, fn, thisArg, args)
-  }
-
-  /**
-   * A wrapper that runs `fn` in `ctx` whatever context calls it, keeping
-   * `name` and `length`. With `ctx` omitted (or `undefined`) the context
-   * current now is captured. A non-function is returned unchanged.
-   *
-   * The wrapper is a closure around `als.run`, on Node 20 and Node 24 alike.
-   * `AsyncLocalStorage.bind`/`snapshot` (and `AsyncResource.bind`) cost
-   * 2-13 µs to create. On Node 24 a function made by them is cheaper to call
-   * (it switches to a captured frame instead of allocating two per `run`),
-   * but instrumentation mostly binds a callback and calls it once, so that
-   * never pays off; they would also freeze every other AsyncLocalStorage's
-   * value at bind time, where the closure leaves them to the caller. We found
-   * no cheaper safe path on Node 24, so `isFrameBased()` selects nothing here.
-   * (A call from the bound context itself costs about one `getStore()` on
-   * both, see `_enter`.)
-   */
-  bindFunction (fn, ctx) {
-    if (typeof fn !== 'function') return fn
-    return wrapFunction(this, fn, ctx === undefined ? this.getContext() : ctx)
-  }
-
-  /**
-   * Listeners added to `emitter` from now on (`on`, `addListener`, `once`,
-   * `prependListener`, `prependOnceListener`) run in `ctx` (default: the
-   * current context) whatever context emits; removing the original listener
-   * removes them. See EmitterBinder for the footprint (a patched prototype
-   * that inherits from the original; no own property). Binding again changes
-   * the context for listeners added afterwards and never wraps twice.
-   * @returns the emitter
-   */
-  bindEmitter (emitter, ctx) {
-    return this._emitters.bind(emitter, ctx === undefined ? this.getContext() : ctx)
   }
 
   /** `AsyncLocalStorage` needs no switching on: a no-op, kept for symmetry. */
@@ -148,56 +72,14 @@ class AsyncLocalContextManager {
     return this
   }
 
-  /**
-   * Start recording context transitions (`set`, `run`, `bound`, `restore`)
-   * in a ring of `options.size` events (default 4096), replacing any earlier
-   * ring. Propagation is AsyncLocalStorage's own, inside Node, so it is not
-   * recorded: `diagnostics().propagation` is false. O(1) per event; while
-   * off, the only cost is one branch per run/bound call/set.
-   * @param {{size?: number}} [options]
-   */
-  enableDiagnostics (options) {
-    const size = diag.readDiagnosticsOptions(options)
-    this._diag = this._diagKept = new diag.Recorder(size, this._store)
-    return this
+  /** @private the stored value (diagnostics) */
+  _stored () {
+    return this._als.getStore()
   }
 
-  /** Stop recording; the events recorded so far stay readable through `diagnostics()`. */
-  disableDiagnostics () {
-    this._diag = null
-    return this
-  }
-
-  /**
-   * The recorded events, oldest first, as a plain JSON-able object:
-   * `{ enabled, size, recorded, dropped, propagation, events: [{ seq, type, handle, ended }] }`.
-   */
-  diagnostics () {
-    const r = this._diagKept
-    return r === null ? diag.emptyDump(false) : r.dump(this._diag === r, false)
-  }
-
-  /** Remember `ctx` for `object` (a per-manager WeakMap; nothing is written on the object). */
-  associate (object, ctx) {
-    checkKey(object, 'associate')
-    if (ctx === undefined || ctx === null) this._associations.delete(object)
-    else this._associations.set(object, ctx)
-    return object
-  }
-
-  /** The context associated with `object`, or null (also for an ended transaction). */
-  contextOf (object) {
-    checkKey(object, 'contextOf')
-    const ctx = this._associations.get(object)
-    if (ctx === undefined) return null
-    if (typeof ctx === 'number' && this._store !== null && !this._store.isActive(ctx)) return null
-    return ctx
-  }
-
-  /** @private used by bound functions */
-  _callInContext (ctx, fn, thisArg, args) {
-    if (this._diag !== null) return this._recorded(diag.BOUND, ctx, fn, thisArg, args)
-    return this._enter(ctx, fn, thisArg, args)
+  /** @private AsyncLocalStorage propagates inside Node, out of the recorder's sight. */
+  _seesPropagation () {
+    return false
   }
 
   /**
@@ -232,16 +114,6 @@ class AsyncLocalContextManager {
     }
   }
 
-  /** @private a run or bound call while diagnostics are on: records it and the restore. */
-  _recorded (type, ctx, fn, thisArg, args) {
-    const recorder = this._diag
-    recorder.record(type, ctx)
-    try {
-      return this._enter(ctx, fn, thisArg, args)
-    } finally {
-      recorder.record(diag.RESTORE, this._als.getStore())
-    }
-  }
 }
 
 let frameBased

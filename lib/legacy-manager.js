@@ -2,15 +2,7 @@
 
 const { createHook } = require('node:async_hooks')
 const { promiseHooks } = require('node:v8')
-const {
-  EmitterBinder,
-  wrapFunction,
-  toArgs,
-  checkFunction,
-  checkKey,
-  checkStore,
-  checkOptions
-} = require('./bind-emitter')
+const { ContextManagerBase } = require('./base-manager')
 const diag = require('./diagnostics')
 
 const ReflectApply = Reflect.apply
@@ -42,7 +34,7 @@ const ReflectApply = Reflect.apply
  * With `asyncHooks: false` it is a plain slot: getContext/setContext, and
  * runInContext/bindFunction synchronously.
  */
-class LegacyContextManager {
+class LegacyContextManager extends ContextManagerBase {
   /**
    * The hook is created once and enabled here; `disable()`/`enable()` switch
    * it off and on. An enabled hook keeps its manager alive: `disable()` a
@@ -56,15 +48,10 @@ class LegacyContextManager {
    *   created with no context takes the context of the promise it chains from
    */
   constructor (options) {
-    const opts = checkOptions(options, 'options')
-    this._store = checkStore(opts.store, 'options.store')
-    const { asyncHooks, promiseParentFallback } = checkLegacyOptions(opts.legacy, 'options.legacy')
+    super(options) // checks options and options.store
+    const { asyncHooks, promiseParentFallback } = checkLegacyOptions(options?.legacy, 'options.legacy')
     this._current = null
     this._disables = 0 // disable() calls, see _enter
-    this._associations = new WeakMap()
-    this._emitters = new EmitterBinder(this)
-    this._diag = null // the diagnostics recorder while it is on
-    this._diagKept = null // the last recorder, still readable after disableDiagnostics()
 
     this._enabled = false
     this._fallback = asyncHooks && promiseParentFallback
@@ -94,9 +81,7 @@ class LegacyContextManager {
 
   /** The current context, or null; a handle of an ended transaction reads as null. */
   getContext () {
-    const ctx = this._current
-    if (typeof ctx === 'number' && this._store !== null && !this._store.isActive(ctx)) return null
-    return ctx
+    return this._live(this._current)
   }
 
   /**
@@ -108,48 +93,6 @@ class LegacyContextManager {
   setContext (ctx) {
     if (this._diag !== null) this._diag.record(diag.SET, ctx)
     this._current = ctx === undefined ? null : ctx
-  }
-
-  /**
-   * Run `fn` synchronously with `ctx` as the current context and return its
-   * result; the previous context is back afterwards, also when `fn` throws.
-   * @param {*} ctx
-   * @param {Function} fn
-   * @param {*} [thisArg]
-   * @param {Array|IArguments} [args]
-   */
-  runInContext (ctx, fn, thisArg, args) {
-    checkFunction(fn, 'runInContext')
-    args = toArgs(args, 'runInContext')
-    if (this._diag !== null) return this._recorded(diag.RUN, ctx, fn, thisArg, args)
-    return this._enter(ctx, fn, thisArg, args)
-  }
-
-  /** Run `fn` with no context: async work scheduled inside carries null. */
-  runWithoutContext (fn, thisArg, args) {
-    checkFunction(fn, 'runWithoutContext')
-    args = toArgs(args, 'runWithoutContext')
-    if (this._diag !== null) return this._recorded(diag.RUN, null, fn, thisArg, args)
-    return this._enter(null, fn, thisArg, args)
-  }
-
-  /**
-   * A wrapper that runs `fn` in `ctx` whatever context calls it, keeping
-   * `name` and `length`. With `ctx` omitted (or `undefined`) the context
-   * current now is captured. A non-function is returned unchanged.
-   */
-  bindFunction (fn, ctx) {
-    if (typeof fn !== 'function') return fn
-    return wrapFunction(this, fn, ctx === undefined ? this.getContext() : ctx)
-  }
-
-  /**
-   * Listeners added to `emitter` from now on run in `ctx` (default: the
-   * current context) whatever context emits; see AsyncLocalContextManager#bindEmitter.
-   * @returns the emitter
-   */
-  bindEmitter (emitter, ctx) {
-    return this._emitters.bind(emitter, ctx === undefined ? this.getContext() : ctx)
   }
 
   /**
@@ -189,68 +132,14 @@ class LegacyContextManager {
     return this
   }
 
-  /** Remember `ctx` for `object` (a per-manager WeakMap; nothing is written on the object). */
-  associate (object, ctx) {
-    checkKey(object, 'associate')
-    if (ctx === undefined || ctx === null) this._associations.delete(object)
-    else this._associations.set(object, ctx)
-    return object
+  /** @private the stored value (diagnostics) */
+  _stored () {
+    return this._current
   }
 
-  /** The context associated with `object`, or null (also for an ended transaction). */
-  contextOf (object) {
-    checkKey(object, 'contextOf')
-    const ctx = this._associations.get(object)
-    if (ctx === undefined) return null
-    if (typeof ctx === 'number' && this._store !== null && !this._store.isActive(ctx)) return null
-    return ctx
-  }
-
-  /**
-   * Start recording context transitions (`set`, `run`, `bound`, `restore`,
-   * and `propagate`: the hook making a non-null context current for an
-   * async callback) in a ring of `options.size` events (default 4096),
-   * replacing any earlier ring. O(1) per event; while off, the only cost is
-   * one branch per run/bound call/set/callback.
-   * @param {{size?: number}} [options]
-   */
-  enableDiagnostics (options) {
-    const size = diag.readDiagnosticsOptions(options)
-    this._diag = this._diagKept = new diag.Recorder(size, this._store)
-    return this
-  }
-
-  /** Stop recording; the events recorded so far stay readable through `diagnostics()`. */
-  disableDiagnostics () {
-    this._diag = null
-    return this
-  }
-
-  /**
-   * The recorded events, oldest first, as a plain JSON-able object:
-   * `{ enabled, size, recorded, dropped, propagation, events: [{ seq, type, handle, ended }] }`.
-   */
-  diagnostics () {
-    const r = this._diagKept
-    const propagation = this._hook !== null
-    return r === null ? diag.emptyDump(propagation) : r.dump(this._diag === r, propagation)
-  }
-
-  /** @private used by bound functions */
-  _callInContext (ctx, fn, thisArg, args) {
-    if (this._diag !== null) return this._recorded(diag.BOUND, ctx, fn, thisArg, args)
-    return this._enter(ctx, fn, thisArg, args)
-  }
-
-  /** @private a run or bound call while diagnostics are on: records it and the restore. */
-  _recorded (type, ctx, fn, thisArg, args) {
-    const recorder = this._diag
-    recorder.record(type, ctx)
-    try {
-      return this._enter(ctx, fn, thisArg, args)
-    } finally {
-      recorder.record(diag.RESTORE, this._current)
-    }
+  /** @private the hook's swaps are recorded as `propagate` events */
+  _seesPropagation () {
+    return this._hook !== null
   }
 
   /** @private runs `fn` with `ctx` current, the previous context back afterwards */
@@ -269,9 +158,7 @@ class LegacyContextManager {
 
   /** @private the current context if it is to be propagated: not null, not ended */
   _propagated () {
-    const ctx = this._current
-    if (typeof ctx === 'number' && this._store !== null && !this._store.isActive(ctx)) return null
-    return ctx
+    return this._live(this._current)
   }
 
   /** @private */
@@ -304,7 +191,7 @@ class LegacyContextManager {
     this._pendingPromise = null
     if (parent === undefined || this._propagated() !== null) return
     const ctx = this._promiseContexts.get(parent)
-    if (ctx === undefined || (typeof ctx === 'number' && this._store !== null && !this._store.isActive(ctx))) return
+    if (ctx === undefined || this._live(ctx) === null) return
     this._promiseContexts.set(promise, ctx)
     if (pending === promise) this._promises.set(this._pendingPromiseId, ctx)
   }
