@@ -1,0 +1,201 @@
+'use strict'
+
+// Markdown for the results: one table per section and the targets table.
+// The same text is printed by `npm run bench` and written to bench/RESULTS.md.
+
+const { fmtNs, fmtRange, fmtRatio, fmtBytes, fmtInt } = require('./stats')
+
+function table (header, rows) {
+  const esc = (s) => String(s).replace(/\|/g, '\\|')
+  return [
+    `| ${header.map(esc).join(' | ')} |`,
+    `|${header.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)
+  ]
+}
+
+/** "13.8 ns (13.3–14.9 ns) 2.37×" */
+function cell (c, { floorId, id, ratio = true } = {}) {
+  if (!c) return '—'
+  if (c.median === undefined) return c.na === 'bound functions only' ? '—' : `*${c.na || 'n/a'}*`
+  const r = ratio && c.ratio !== undefined ? ` **${fmtRatio(c.ratio)}**` : ''
+  const floor = floorId && id === floorId ? ' (floor)' : ''
+  return `${fmtNs(c.median)} (${fmtRange(c.p25, c.p75)})${r}${floor}`
+}
+
+/** A row that could not be measured: the reason's short form once, dashes after. */
+function unavailableRow (row, columns) {
+  const short = (row.reason || 'not available').replace(/\s*\(.*$/, '')
+  return [row.label, `*${short}*`, ...Array(columns - 1).fill('—')]
+}
+
+function contextOpsTable (section, which = 'isolated') {
+  const data = which === 'shared' ? section.shared : section
+  const header = ['contender', ...data.ops.map((o) => o.label)]
+  const rows = data.rows.map((row) => row.available === false
+    ? unavailableRow(row, data.ops.length)
+    : [row.label, ...data.ops.map((op) => cell(op.cells[row.id], { floorId: op.floor, id: row.id }))])
+  return table(header, rows)
+}
+
+function contextOpsNotes (section) {
+  const notes = []
+  for (const row of section.rows) {
+    if (row.note) notes.push(`- ${row.label}: ${row.note}.`)
+    if (!row.available) notes.push(`- ${row.label}: ${row.reason}.`)
+  }
+  return notes
+}
+
+function propagationNotes (section) {
+  const notes = []
+  for (const row of section.rows) {
+    if (!row.available) notes.push(`- ${row.label}: ${row.reason}.`)
+    else if (row.id === 'ours-legacy-off') notes.push(`- ${row.label}: ${row.note}; its row is the cost of the operations with the manager loaded.`)
+  }
+  return notes
+}
+
+function propagationTable (section) {
+  const header = ['contender', ...section.ops.map((o) => o.label)]
+  const rows = section.rows.map((row) => row.available === false ? unavailableRow(row, section.ops.length) : [
+    row.label,
+    ...section.ops.map((op) => {
+      const c = op.cells[row.id]
+      let s = cell(c, { floorId: op.floor, id: row.id })
+      if (c && c.propagates === false) s += ' ✗ not propagated'
+      return s
+    })
+  ])
+  return table(header, rows)
+}
+
+function segmentsTable (section) {
+  const header = ['operation', ...section.stores.map((s) => s.label), 'ours / reference']
+  const rows = section.ops.map((op) => [
+    op.label,
+    ...section.stores.map((s) => cell(op.cells[s.id], { ratio: false })),
+    `**${fmtRatio(op.cells.ours.ratio)}**`
+  ])
+  return table(header, rows)
+}
+
+function memoryTable (section) {
+  const header = ['contender', ...section.resources.map((r) => `${r.label}: bytes / resource (Δ vs no context)`), 'trace outlives its transaction', 'live counts after']
+  const rows = section.contenders.map((c) => {
+    const cells = section.resources.map((r) => {
+      const m = section.table[r.id][c.id]
+      const d = c.id === 'none' ? '' : ` (${m.overNone >= 0 ? '+' : ''}${fmtBytes(m.overNone)})`
+      return `${fmtBytes(m.perResource)}${d}`
+    })
+    const retained = section.resources.map((r) => `${r.id}: ${section.table[r.id][c.id].traceRetained ? '**yes**' : 'no'}`).join(', ')
+    const live = section.resources.map((r) => {
+      const l = section.table[r.id][c.id].live
+      if (c.id === 'none' || c.id === 'object-context') return null
+      const parts = [`txn ${l.liveTransactions}`, `seg ${l.liveSegments}`]
+      if (l.hookTableSize !== null) parts.push(`hook table ${fmtInt(l.hookTableSize)}`)
+      return `${r.id}: ${parts.join(', ')}`
+    }).filter(Boolean).join('; ') || '—'
+    return [c.label, ...cells, retained, live]
+  })
+  return table(header, rows)
+}
+
+function throughputTable (section) {
+  const ms = (v) => (v === 0 ? '< 1 ms' : `${v.toFixed(1)} ms`)
+  const header = ['configuration', 'requests/s', 'of uninstrumented', 'p50 latency', 'p99 latency', 'server CPU / request', 'server CPU busy']
+  const rows = section.configs.map((c) => {
+    const t = section.table[c.id]
+    return [
+      c.label,
+      fmtInt(t.rps),
+      `**${(t.ofNone * 100).toFixed(1)} %**`,
+      ms(t.p50),
+      ms(t.p99),
+      `${t.cpuPerRequestUs.toFixed(0)} µs (${fmtRatio(t.cpuOfNone)})`,
+      `${(t.serverCpuShare * 100).toFixed(0)} %`
+    ]
+  })
+  return table(header, rows)
+}
+
+function targetsTable (targets) {
+  return table(['target', 'measured', 'limit', 'result'], targets.map((t) => [
+    t.text, t.figure, t.limit, t.pass === null ? 'n/a' : t.pass ? 'PASS' : `**MISS**${t.by ? ` (${t.by})` : ''}`
+  ]))
+}
+
+/** The markdown for one Node version's run. */
+function renderRun (r) {
+  const s = r.sections
+  const out = []
+  out.push(`## Node ${r.node}${r.quick ? ' (--quick)' : ''}`)
+  out.push('')
+  out.push(`${r.cpu.model}, ${r.cpu.cores} cores; ${r.platform}; V8 ${r.v8}; ${r.date}; ${r.quick ? 'quick run' : 'full run'} took ${r.wallSeconds.toFixed(1)} s${r.loadAverage ? ` (1-minute load average ${r.loadAverage.start.toFixed(1)} at the start, ${r.loadAverage.end.toFixed(1)} at the end)` : ''}. AsyncLocalStorage on ${r.frameBased ? 'AsyncContextFrame' : 'async_hooks'}.`)
+  if (r.code) {
+    const changed = r.code.changedSinceCommit.length ? `, uncommitted changes in ${r.code.changedSinceCommit.join(', ')}` : ''
+    out.push('')
+    out.push(`Code measured: commit ${r.code.commit}${changed}; library hash ${r.code.libHash}${r.codeChangedDuringRun ? ' — **the library changed while this run was in progress**' : ''}.`)
+  }
+  out.push('')
+  if (r.targets) {
+    out.push('### Targets')
+    out.push('')
+    out.push(...targetsTable(r.targets))
+    out.push('')
+  }
+  if (s.contextOps) {
+    out.push('### 1. Context operations (ns per operation)')
+    out.push('')
+    out.push(`Median of the batch samples (p25–p75), **ratio to the floor**. Each contender in its own fresh process, ${s.contextOps.rounds} round(s), order reversed between rounds. The floor is raw AsyncLocalStorage; for bound functions the cheaper of its two ways (a closure around \`als.run\`, or \`AsyncLocalStorage.bind\`).`)
+    out.push('')
+    out.push(...contextOpsTable(s.contextOps))
+    out.push('')
+    out.push(...contextOpsNotes(s.contextOps))
+    out.push('')
+    out.push('All contenders in one process instead (every task warmed before any is measured, so Node\'s shared AsyncLocalStorage code has seen every instance; not used for the targets):')
+    out.push('')
+    out.push(...contextOpsTable(s.contextOps, 'shared'))
+    out.push('')
+  }
+  if (s.propagation) {
+    out.push('### 2. Async propagation (ns per operation, made inside a context)')
+    out.push('')
+    out.push(`Busy time per operation (scheduling plus running the callbacks; a timer's 1 ms wait excluded), median (p25–p75), **ratio to raw AsyncLocalStorage**. Each contender in its own fresh process, ${s.propagation.rounds} round(s). "✗ not propagated": the callback did not see the context.`)
+    out.push('')
+    out.push(...propagationTable(s.propagation))
+    out.push('')
+    out.push(...propagationNotes(s.propagation))
+    out.push('')
+  }
+  if (s.segments) {
+    out.push('### 3. Segments')
+    out.push('')
+    out.push(`Median (p25–p75). Output checked equal before measuring: ${s.segments.check.segments} segments, ${fmtInt(s.segments.check.bytes)} bytes of JSON, same trace as objects and as JSON (ids and clock origin aside). Each store in its own process, ${s.segments.rounds} round(s).`)
+    out.push('')
+    out.push(...segmentsTable(s.segments))
+    out.push('')
+  }
+  if (s.memory) {
+    const m = s.memory
+    out.push('### 4. Memory retained by resources created in ended transactions')
+    out.push('')
+    out.push(`${fmtInt(m.count)} resources per process (fresh process, --expose-gc), ${m.perTransaction} per transaction, ${m.segmentsPerTransaction} segments per transaction; heapUsed after full GCs, after minus before, per resource; median of ${m.rounds} process(es) per cell.`)
+    out.push('')
+    out.push(...memoryTable(m))
+    out.push('')
+  }
+  if (s.throughput) {
+    const t = s.throughput
+    out.push('### 5. HTTP throughput')
+    out.push('')
+    const segs = t.table.als ? t.table.als.segmentsPerTrace : 0
+    out.push(`node:http on 127.0.0.1; per request a transaction of ${segs} segments (the root and 11 steps: awaits, two promise chains, three setImmediate waits, a nextTick, a setTimeout made in the request whose callback runs after the response, a render), ended with \`endTransaction\` when the response is sent; the uninstrumented handler does the same async work without manager or store calls. autocannon (as a library) with ${t.connections} connections, ${t.secondsPerConfig} s per configuration (${t.rounds} round(s) in alternating order, a fresh server process each, warm-up not counted). Server in a child process, autocannon in the parent process, 2 cores, no pinning: when the server is less than fully busy, the load generator shares the limit, so "server CPU / request" is the figure that isolates the instrumentation's cost. Latencies are autocannon's, in whole milliseconds.`)
+    out.push('')
+    out.push(...throughputTable(t))
+    out.push('')
+  }
+  return out
+}
+
+module.exports = { renderRun, targetsTable, contextOpsTable, propagationTable, segmentsTable, memoryTable, throughputTable, table }

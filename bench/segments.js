@@ -1,0 +1,184 @@
+'use strict'
+
+// Section 3: segments. SegmentStore against bench/reference-store.js (a
+// plain-JS store with the same API and output: an object per segment in a
+// Map, JSON.stringify), each store in a fresh process, measured with
+// tinybench:
+//
+//   segment      start + setAttribute + end of one segment (200 per transaction)
+//   isActive     on a live handle
+//   txn50        a whole transaction: start, 49 segments with 2 attributes
+//                each (start, attributes, end), end into a finished trace,
+//                as an object (endTransaction) and as JSON (endTransactionJSON)
+//   end50        the same trace, only the end (the transaction is built
+//                outside the timing)
+//
+// Before measuring, both stores build the same transaction and their output
+// is checked equal (ids and the clock origin aside, parent links compared
+// through the ids), as objects and as JSON.
+//
+//   node bench/segments.js [--quick]
+
+const assert = require('node:assert')
+const { asyncTask, runTasks, consume, hr, append } = require('./lib/harness')
+const { summarize } = require('./lib/stats')
+const { runChild, childMain } = require('./lib/child')
+
+const OPS = [
+  { id: 'segment', label: 'segment: start + attribute + end', n: 200 },
+  { id: 'isActive', label: 'isActive', n: 2000 },
+  { id: 'txn50Object', label: '50-segment transaction → object (build + end)', n: 4 },
+  { id: 'txn50JSON', label: '50-segment transaction → JSON (build + end)', n: 4 },
+  { id: 'end50Object', label: '50-segment transaction: end → object only', n: 1 },
+  { id: 'end50JSON', label: '50-segment transaction: end → JSON only', n: 1 }
+]
+
+const STORES = [
+  { id: 'ours', label: 'SegmentStore (ours)' },
+  { id: 'reference', label: 'plain-JS reference (bench/reference-store.js)' }
+]
+
+function loadStore (id) {
+  if (id === 'ours') return new (require('..').SegmentStore)()
+  return new (require('./reference-store').ReferenceStore)()
+}
+
+const NAMES = Array.from({ length: 49 }, (_, i) => `Datastore/statement/users/${i % 5}`)
+const SQL = 'SELECT * FROM users WHERE id = $1'
+
+/** A 50-segment transaction (the root and 49 children), explicit times. */
+function build50 (st) {
+  const r = st.startTransaction('GET /users/:id', 0)
+  for (let i = 0; i < 49; i++) {
+    const h = st.startSegment(r, NAMES[i], i)
+    st.setAttribute(h, 'db.statement', SQL)
+    st.setAttribute(h, 'db.rows', i)
+    st.endSegment(h, i + 2)
+  }
+  return r
+}
+
+/** A trace with ids replaced by positions, the clock origin and trace id dropped. */
+function normalize (trace) {
+  const index = new Map(trace.segments.map((s, i) => [s.id, i]))
+  for (const s of trace.segments) assert.match(s.id, /^[0-9a-f]{16}$/)
+  assert.match(trace.traceId, /^[0-9a-f]{32}$/)
+  return JSON.stringify({
+    ...trace,
+    traceId: 'x',
+    startTime: 0,
+    segments: trace.segments.map((s) => ({ ...s, id: index.get(s.id), parentId: s.parentId === null ? null : index.get(s.parentId) }))
+  })
+}
+
+/** Both stores, same transaction: same trace as objects and as JSON. Returns what was compared. */
+function checkEqual () {
+  const a = loadStore('ours')
+  const b = loadStore('reference')
+  const oursObj = normalize(a.endTransaction(build50(a), 100))
+  const refObj = normalize(b.endTransaction(build50(b), 100))
+  const oursJson = normalize(JSON.parse(a.endTransactionJSON(build50(a), 100)))
+  const refJson = normalize(JSON.parse(b.endTransactionJSON(build50(b), 100)))
+  assert.strictEqual(oursObj, refObj, 'endTransaction: SegmentStore and the reference disagree')
+  assert.strictEqual(oursJson, refJson, 'endTransactionJSON: SegmentStore and the reference disagree')
+  assert.strictEqual(oursObj, oursJson, 'SegmentStore: object and JSON disagree')
+  return { equal: true, segments: JSON.parse(refObj).segments.length, bytes: b.endTransactionJSON(build50(b), 100).length }
+}
+
+function tasksFor (st) {
+  const timed = (fn) => () => {
+    const t0 = hr()
+    consume(fn())
+    return Number(hr() - t0)
+  }
+  return {
+    segment: (n) => {
+      const t0 = hr()
+      const root = st.startTransaction('t', 0)
+      const ns = timed(() => {
+        let sink = 0
+        for (let i = 0; i < n; i++) {
+          const h = st.startSegment(root, 'db', 1)
+          st.setAttribute(h, 'k', 'v')
+          st.endSegment(h, 2)
+          sink += h === null ? 0 : 1
+        }
+        return sink
+      })()
+      st.endTransaction(root, 3)
+      return { ns, costNs: Number(hr() - t0) }
+    },
+    isActive: (() => {
+      const live = st.startTransaction('live', 0)
+      return (n) => timed(() => {
+        let sink = 0
+        for (let i = 0; i < n; i++) if (st.isActive(live)) sink++
+        return sink
+      })()
+    })(),
+    txn50Object: (n) => timed(() => {
+      let sink = 0
+      for (let i = 0; i < n; i++) sink += st.endTransaction(build50(st), 100).segments.length
+      return sink
+    })(),
+    txn50JSON: (n) => timed(() => {
+      let sink = 0
+      for (let i = 0; i < n; i++) sink += st.endTransactionJSON(build50(st), 100).length
+      return sink
+    })(),
+    end50Object: () => {
+      const t0 = hr()
+      const h = build50(st)
+      const ns = timed(() => st.endTransaction(h, 100).segments.length)()
+      return { ns, costNs: Number(hr() - t0) }
+    },
+    end50JSON: () => {
+      const t0 = hr()
+      const h = build50(st)
+      const ns = timed(() => st.endTransactionJSON(h, 100).length)()
+      return { ns, costNs: Number(hr() - t0) }
+    }
+  }
+}
+
+/** In a child: one store, every operation. */
+async function measure ({ quick, id }) {
+  const st = loadStore(id)
+  const runners = tasksFor(st)
+  // Synchronous work, but asyncTask's shape (run(n) → ns) fits; tinybench
+  // runs them sequentially either way.
+  const tasks = OPS.map((op) => ({ name: op.id, fn: asyncTask(async (n) => runners[op.id](n), op.n), async: true }))
+  const samples = await runTasks(tasks, quick
+    ? { time: 100, warmupTime: 40, rounds: 1 }
+    : { time: 400, warmupTime: 100, rounds: 1 })
+  return { samples }
+}
+
+async function run ({ quick, log = () => {} }) {
+  log('segments: checking that both stores produce the same trace')
+  const check = checkEqual()
+  const rounds = quick ? 1 : 2
+  const samples = {}
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? STORES : [...STORES].reverse()
+    for (const s of order) {
+      log(`segments: ${s.id}, round ${round + 1}/${rounds}`)
+      const r = await runChild(__filename, { quick, id: s.id })
+      for (const [op, xs] of Object.entries(r.samples)) append((samples[s.id] ??= {})[op] ??= [], xs)
+    }
+  }
+  const ops = OPS.map((op) => {
+    const cells = {}
+    for (const s of STORES) cells[s.id] = summarize(samples[s.id][op.id])
+    for (const cell of Object.values(cells)) cell.ratio = cell.median / cells.reference.median
+    return { id: op.id, label: op.label, batch: op.n, floor: 'reference', cells }
+  })
+  return { rounds, check, stores: STORES, ops }
+}
+
+if (!childMain(measure) && require.main === module) {
+  run({ quick: process.argv.includes('--quick'), log: (m) => console.error(m) })
+    .then((r) => console.log(JSON.stringify(r, null, 2)))
+}
+
+module.exports = { run, OPS, STORES, build50, checkEqual }
