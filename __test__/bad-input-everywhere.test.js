@@ -29,8 +29,7 @@ const { layout } = require('../lib/loader')
 
 const { SegmentStore } = pkg
 const MB = 1 << 20
-const BIG = 'x'.repeat(MB)
-const LONE = 'a\ud800b\udc00\udfff\ud800'
+const { hostileValues, BIG, LONE } = require('./helpers/hostile-values')
 const MAX_OPTION = { maxSegmentsPerTransaction: [1, layout().MAX_CAPACITY / 2], maxAttributesPerSegment: [0, 65536], maxAttributeValueLength: [1, MB] }
 
 /**
@@ -53,27 +52,7 @@ function hostile (store) {
   store.endTransaction(r, 1)
   assert.equal(store.isActive(stale), false)
   assert.equal(store.isActive(FOREIGN), false, 'a live handle of another store is not active here')
-  return [
-    ['undefined', undefined],
-    ['null', null],
-    ['NaN', NaN],
-    ['Infinity', Infinity],
-    ['-Infinity', -Infinity],
-    ['-1', -1],
-    ['1.5', 1.5],
-    ['2**31', 2 ** 31],
-    ['2**53', 2 ** 53],
-    ["''", ''],
-    ['1 MB string', BIG],
-    ['lone surrogates', LONE],
-    ['{}', {}],
-    ['[]', []],
-    ['Symbol()', Symbol('hostile')],
-    ['10n', 10n],
-    ['() => {}', () => {}],
-    ['stale handle', stale],
-    ['foreign handle', FOREIGN]
-  ]
+  return hostileValues(stale, FOREIGN)
 }
 
 /**

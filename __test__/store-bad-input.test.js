@@ -12,8 +12,7 @@ const { SegmentStore } = require('..')
 const { refCut, utf8Len, normalize, isHandleValue } = require('./helpers/store-util')
 
 const MB = 1 << 20
-const BIG = 'x'.repeat(MB)
-const LONE = 'a\ud800b\udc00\udfff\ud800'
+const { hostileValues, BIG, LONE } = require('./helpers/hostile-values')
 
 /** The value list of the brief, plus a stale handle and a foreign one. */
 function values (store, tracker) {
@@ -25,27 +24,7 @@ function values (store, tracker) {
   tracker.end(r, 1)
   assert.equal(store.isActive(stale), false)
   assert.equal(store.isActive(foreign), false, 'a live handle of another store')
-  return [
-    ['undefined', undefined],
-    ['null', null],
-    ['NaN', NaN],
-    ['Infinity', Infinity],
-    ['-Infinity', -Infinity],
-    ['-1', -1],
-    ['1.5', 1.5],
-    ['2**31', 2 ** 31],
-    ['2**53', 2 ** 53],
-    ["''", ''],
-    ['1 MB string', BIG],
-    ['lone surrogates', LONE],
-    ['{}', {}],
-    ['[]', []],
-    ['Symbol()', Symbol('s')],
-    ['10n', 10n],
-    ['() => {}', () => {}],
-    ['stale handle', stale],
-    ['foreign handle', foreign, other] // keeps the other store alive
-  ]
+  return hostileValues(stale, foreign, other) // keeps the other store alive
 }
 
 /** What the contract says for a value in an argument of a kind. */
