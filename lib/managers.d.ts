@@ -150,8 +150,12 @@ export interface ContextManager<C = unknown> {
    * current context) whatever context emits. `removeListener`/`off` with
    * the original listener removes them; `listeners()` reports the original.
    *
-   * Footprint: those seven methods become non-enumerable, string-keyed own
-   * properties of the emitter; nothing enumerable or symbol-keyed is added.
+   * Footprint: no own property is added. The emitter's prototype becomes
+   * one (made once per manager and original prototype) that holds the
+   * patched add/remove methods and inherits from the original, so
+   * `instanceof` and `constructor` are unchanged. An emitter with listener
+   * methods of its own has those replaced in place, keeping their
+   * enumerability.
    * Binding an emitter again never wraps twice: listeners added afterwards
    * use the new context. Frozen emitters are returned unbound.
    * @returns the emitter
