@@ -37,7 +37,7 @@ if (cli && existsSync(cli)) {
   run(process.execPath, [cli, 'build', '--platform', '--release', '--no-js', '--dts', 'target/native.d.ts'])
 } else {
   run('cargo', ['build', '--release', '--lib'])
-  const { platformTriple } = require('../lib/platform')
+  const { platformTriple } = require('../lib/native/platform')
   const ext = process.platform === 'darwin' ? 'dylib' : process.platform === 'win32' ? 'dll' : 'so'
   const prefix = process.platform === 'win32' ? '' : 'lib'
   const built = path.join(root, 'target', 'release', `${prefix}segment_context.${ext}`)

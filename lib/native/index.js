@@ -9,7 +9,7 @@ const { existsSync } = require('node:fs')
 const path = require('node:path')
 const { platformTriple } = require('./platform')
 
-const root = path.join(__dirname, '..')
+const root = path.join(__dirname, '..', '..')
 
 function load () {
   const triple = platformTriple()
@@ -33,4 +33,7 @@ function load () {
   }
 }
 
-module.exports = load()
+const binding = load()
+
+/** The binding in use, and which backend it is (only native for now). */
+module.exports = { binding, backend: 'native', loadError: null, source: 'local' }
