@@ -1,5 +1,5 @@
 //! The N-API surface: thin functions over `core`, each one crossing per call
-//! of bulk work. `lib/store.js` is the only intended caller; every function
+//! of bulk work. `lib/store/` is the only intended caller; every function
 //! still checks what it is given, so a wrong call is a JS exception, never a
 //! crash (`catch_unwind` turns even a panic into one).
 //!
@@ -15,7 +15,11 @@ use napi_derive::napi;
 
 use crate::core::ids::{push_hex, with_thread_ids};
 use crate::core::json::{decode, trace_json};
-use crate::core::layout::{self, MAX_HANDLE};
+use crate::core::layout::{
+    self, LEAK_HANDLE, LEAK_ROOT, LEAK_ROW, LEAK_START, MAX_HANDLE, OUT_COUNT, OUT_DROPPED,
+    OUT_DURATION, OUT_HEADER, OUT_ROW, OUT_START, ROW_DURATION, ROW_EXCLUSIVE, ROW_PARENT,
+    ROW_SLOT, ROW_START, ROW_TRUNCATED,
+};
 use crate::core::table::{self, Table, TableError};
 use crate::core::trace::{assemble, EarlyIds};
 
@@ -48,7 +52,7 @@ fn overlap_error(what: &str) -> Error {
     )
 }
 
-/// The layout constants that `lib/store.js` mirrors.
+/// The layout constants, which the JS side reads instead of repeating them.
 #[napi(catch_unwind)]
 pub fn layout() -> HashMap<String, f64> {
     layout::describe()
@@ -91,14 +95,9 @@ pub fn grow(mut old: Float64ArraySlice, mut new: Float64ArraySlice) -> Result<()
     t.grow_into(slice_mut(&mut new), capacity).map_err(to_js)
 }
 
-/// Rows written to `out` by `finish`: a header, then per segment.
-const OUT_HEADER: usize = 4;
-const OUT_ROW: usize = 6;
-
 /// Ends the transaction that `handle` belongs to at `end` and frees its
-/// records. Writes into `out`: `[count, dropped, rootStart, duration]`, then
-/// per segment in trace order `[slot, parentRow, start, duration, exclusive,
-/// truncated]`. Returns the ids as one hex string (the trace id's 32 digits,
+/// records. Writes into `out` the header and the rows whose offsets
+/// `layout` defines (`OUT_*`, `ROW_*`), segments in trace order. Returns the ids as one hex string (the trace id's 32 digits,
 /// then 16 per row), or `null` when `handle` is not active.
 #[napi(catch_unwind)]
 pub fn finish(
@@ -124,20 +123,20 @@ pub fn finish(
             format!("output array holds {}, needs {need}", out.len()),
         ));
     }
-    out[0] = trace.rows.len() as f64;
-    out[1] = trace.dropped as f64;
-    out[2] = trace.start;
-    out[3] = trace.duration;
+    out[OUT_COUNT] = trace.rows.len() as f64;
+    out[OUT_DROPPED] = trace.dropped as f64;
+    out[OUT_START] = trace.start;
+    out[OUT_DURATION] = trace.duration;
     let mut ids: Vec<u8> = Vec::with_capacity(32 + 16 * trace.rows.len());
     push_hex(&mut ids, trace.trace_id, 32);
     for (k, row) in trace.rows.iter().enumerate() {
         let o = OUT_HEADER + OUT_ROW * k;
-        out[o] = taken.slots[row.index] as f64;
-        out[o + 1] = row.parent_row.map_or(-1.0, |p| p as f64);
-        out[o + 2] = row.start;
-        out[o + 3] = row.duration;
-        out[o + 4] = row.exclusive;
-        out[o + 5] = if row.truncated { 1.0 } else { 0.0 };
+        out[o + ROW_SLOT] = taken.slots[row.index] as f64;
+        out[o + ROW_PARENT] = row.parent_row.map_or(-1.0, |p| p as f64);
+        out[o + ROW_START] = row.start;
+        out[o + ROW_DURATION] = row.duration;
+        out[o + ROW_EXCLUSIVE] = row.exclusive;
+        out[o + ROW_TRUNCATED] = if row.truncated { 1.0 } else { 0.0 };
         push_hex(&mut ids, row.id as u128, 16);
     }
     String::from_utf8(ids)
@@ -213,7 +212,7 @@ pub fn scan(mut m: Float64ArraySlice) -> Result<Scan> {
 }
 
 /// Writes the records that look leaked at `now` into `out` as rows of
-/// `[handle, root, start]`, oldest first, as many as fit; returns how many.
+/// `LEAK_ROW` numbers (`LEAK_*` in `layout`), oldest first, as many as fit; returns how many.
 #[napi(catch_unwind)]
 pub fn leaks(
     mut m: Float64ArraySlice,
@@ -227,11 +226,12 @@ pub fn leaks(
     }
     let t = Table::new(slice_mut(&mut m)).map_err(to_js)?;
     let out = slice_mut(&mut out);
-    let found = t.leaks(now, segment_ms, transaction_ms, out.len() / 3);
+    let found = t.leaks(now, segment_ms, transaction_ms, out.len() / LEAK_ROW);
     for (k, leak) in found.iter().enumerate() {
-        out[3 * k] = leak.handle as f64;
-        out[3 * k + 1] = leak.root as f64;
-        out[3 * k + 2] = leak.start;
+        let o = LEAK_ROW * k;
+        out[o + LEAK_HANDLE] = leak.handle as f64;
+        out[o + LEAK_ROOT] = leak.root as f64;
+        out[o + LEAK_START] = leak.start;
     }
     Ok(found.len() as u32)
 }

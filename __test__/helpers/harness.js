@@ -1,8 +1,8 @@
 'use strict'
 
 const http = require('node:http')
-const { AsyncLocalContextManager } = require('../../lib/als-manager')
-const { LegacyContextManager } = require('../../lib/legacy-manager')
+const { AsyncLocalContextManager } = require('../../lib/context/als-manager')
+const { LegacyContextManager } = require('../../lib/context/legacy-manager')
 
 /** Both managers, for tests parametrized over them. */
 const KINDS = [

@@ -1,7 +1,7 @@
 //! The shared memory layout of a segment store.
 //!
 //! A store is one `Float64Array` owned by JavaScript. The hot path
-//! (`lib/store.js`) reads and writes it directly, with no crossing into Rust;
+//! (`lib/store/segment-store.js`) reads and writes it directly, with no crossing into Rust;
 //! Rust borrows the same memory for the duration of one synchronous call to do
 //! the bulk work (reserving handles, growing, finishing a transaction,
 //! scanning). Every field is an `f64`: handles are integers below 2^30 and
@@ -14,8 +14,14 @@
 //!
 //! `C` is the capacity, a power of two, at least [`MIN_CAPACITY`]. The columns
 //! are "structure of arrays": column `k` of slot `s` is at
-//! `HEADER_LEN + k * C + s`. `lib/store.js` mirrors these constants; a test
-//! there checks them against [`describe`].
+//! `HEADER_LEN + k * C + s`. The JS side reads every constant from
+//! [`describe`] (through the binding's `layout()`) and writes none of its own;
+//! the pure-JS backend keeps a copy, which a test compares with [`describe`].
+//!
+//! Two more layouts cross the boundary: the rows `finish` writes (a header
+//! of [`OUT_HEADER`] numbers, then [`OUT_ROW`] per segment) and the rows
+//! `leaks` writes ([`LEAK_ROW`] per record). Their field offsets live here
+//! too, so that one file says what each number means.
 
 /// Number that identifies a buffer laid out by this version of the layout.
 pub const MAGIC: f64 = 0x5343_0001 as f64;
@@ -71,6 +77,43 @@ pub const C_DROPPED: usize = 7;
 pub const C_TAIL: usize = 8;
 pub const COLUMNS: usize = 9;
 
+// The rows `finish` writes: a header, then one row per segment in trace
+// order.
+/// Header: segments in the trace.
+pub const OUT_COUNT: usize = 0;
+/// Header: segments dropped at the limit.
+pub const OUT_DROPPED: usize = 1;
+/// Header: the root's start time.
+pub const OUT_START: usize = 2;
+/// Header: the root's duration.
+pub const OUT_DURATION: usize = 3;
+/// Length of the header.
+pub const OUT_HEADER: usize = 4;
+/// Row: the segment's slot (where its name and attributes sit on the JS side).
+pub const ROW_SLOT: usize = 0;
+/// Row: the parent's row number, or -1 for the root.
+pub const ROW_PARENT: usize = 1;
+/// Row: start, as an offset from the root's start.
+pub const ROW_START: usize = 2;
+/// Row: duration.
+pub const ROW_DURATION: usize = 3;
+/// Row: exclusive time.
+pub const ROW_EXCLUSIVE: usize = 4;
+/// Row: 1 when the segment was still open at the transaction's end, else 0.
+pub const ROW_TRUNCATED: usize = 5;
+/// Length of a row.
+pub const OUT_ROW: usize = 6;
+
+// The rows `leaks` writes.
+/// Leak row: the record's handle.
+pub const LEAK_HANDLE: usize = 0;
+/// Leak row: its transaction's root handle.
+pub const LEAK_ROOT: usize = 1;
+/// Leak row: its start time.
+pub const LEAK_START: usize = 2;
+/// Length of a leak row.
+pub const LEAK_ROW: usize = 3;
+
 /// Value of `C_HANDLE` for a free slot.
 pub const FREE: f64 = -1.0;
 /// Value of `C_ROOT` for a slot whose handle is reserved but not yet used.
@@ -89,7 +132,7 @@ pub const fn at(capacity: usize, column: usize, slot: usize) -> usize {
     HEADER_LEN + column * capacity + slot
 }
 
-/// The constants that `lib/store.js` mirrors, as `(name, value)` pairs.
+/// Every constant the JS side uses, as `(name, value)` pairs.
 pub fn describe() -> Vec<(&'static str, f64)> {
     vec![
         ("MAGIC", MAGIC),
@@ -122,5 +165,21 @@ pub fn describe() -> Vec<(&'static str, f64)> {
         ("FREE", FREE),
         ("RESERVED", RESERVED),
         ("NONE", NONE),
+        ("OUT_COUNT", OUT_COUNT as f64),
+        ("OUT_DROPPED", OUT_DROPPED as f64),
+        ("OUT_START", OUT_START as f64),
+        ("OUT_DURATION", OUT_DURATION as f64),
+        ("OUT_HEADER", OUT_HEADER as f64),
+        ("ROW_SLOT", ROW_SLOT as f64),
+        ("ROW_PARENT", ROW_PARENT as f64),
+        ("ROW_START", ROW_START as f64),
+        ("ROW_DURATION", ROW_DURATION as f64),
+        ("ROW_EXCLUSIVE", ROW_EXCLUSIVE as f64),
+        ("ROW_TRUNCATED", ROW_TRUNCATED as f64),
+        ("OUT_ROW", OUT_ROW as f64),
+        ("LEAK_HANDLE", LEAK_HANDLE as f64),
+        ("LEAK_ROOT", LEAK_ROOT as f64),
+        ("LEAK_START", LEAK_START as f64),
+        ("LEAK_ROW", LEAK_ROW as f64),
     ]
 }

@@ -10,7 +10,7 @@ fn u16s(s: &str) -> Vec<u16> {
     s.encode_utf16().collect()
 }
 
-/// Builds a payload the way `lib/store.js` does.
+/// Builds a payload the way `lib/store/payload.js` does.
 #[derive(Default)]
 struct Payload {
     meta: Vec<f64>,

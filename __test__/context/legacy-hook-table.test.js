@@ -1,0 +1,130 @@
+'use strict'
+
+// The legacy manager's hook table (async id → context) empties by itself, no
+// garbage collection needed: a million promises, timers, immediates, ticks,
+// intervals, sockets and resources leave zero entries once they are done.
+
+const { describe, it } = require('node:test')
+const assert = require('node:assert/strict')
+const { createHook, AsyncResource } = require('node:async_hooks')
+const net = require('node:net')
+const { KINDS, createManager, deferred, immediate } = require('../helpers/harness')
+
+const legacy = KINDS.find((kind) => kind.key === 'legacy')
+
+async function settleTurns () {
+  for (let i = 0; i < 3; i++) await immediate()
+}
+
+/**
+ * One unit of promise work: a chain, a promise settled by an immediate, an
+ * async function with two awaits, a rejection caught, and Promise.all over
+ * them, chained once more from a promise made elsewhere.
+ */
+function unit (i, outsider) {
+  const a = Promise.resolve(i)
+  const chain = a.then((x) => x + 1).then((x) => x * 2)
+  const later = new Promise((resolve) => setImmediate(resolve, i))
+  const asyncFn = (async () => {
+    await chain
+    await later
+    return i
+  })()
+  const caught = Promise.reject(new Error('expected')).catch(() => i)
+  return Promise.all([a, chain, later, asyncFn, caught, outsider.then(() => i)]).then(() => undefined)
+}
+
+/** A server, one client connection to it, both closed; then `done`. */
+function connectOnce (done) {
+  return new Promise((resolve) => {
+    const server = net.createServer((socket) => socket.end('bye')).listen(0, '127.0.0.1', () => {
+      const client = net.connect(server.address().port, '127.0.0.1')
+      client.resume()
+      client.on('close', () => server.close(() => {
+        done()
+        resolve()
+      }))
+    })
+  })
+}
+
+describe('LegacyContextManager: the hook table empties', () => {
+  it('a million promises, some made in contexts, some not, leave no entry once settled', async (t) => {
+    const m = createManager(legacy, t)
+    let promises = 0
+    const counter = createHook({ init (asyncId, type) { if (type === 'PROMISE') promises++ } }).enable()
+    t.after(() => counter.disable())
+    const outsider = Promise.resolve()
+    let wave = 0
+    let peak = 0
+    while (promises < 1e6) {
+      const work = []
+      for (let i = 0; i < 1000; i++) {
+        const n = wave * 1000 + i
+        if (n % 3 === 0) work.push(unit(n, outsider))
+        else if (n % 3 === 1) work.push(m.runInContext(n, unit, null, [n, outsider]))
+        // Made in a context, continued from none: uses the parent fallback.
+        else work.push(m.runInContext(`ctx ${n}`, () => Promise.resolve(n)).then(() => unit(n, outsider)))
+      }
+      peak = Math.max(peak, m.hookTableSize)
+      await Promise.all(work)
+      wave++
+    }
+    counter.disable()
+    await settleTurns()
+    assert.ok(promises >= 1e6, `${promises} promises`)
+    assert.ok(peak > 1000, `the table was in use (peak ${peak})`)
+    assert.equal(m.hookTableSize, 0)
+  })
+
+  it('a promise still pending keeps its continuation\'s entry until it settles', async (t) => {
+    const m = createManager(legacy, t)
+    const gate = deferred()
+    const seen = deferred()
+    m.runInContext('c', () => gate.promise.then(() => seen.resolve(m.getContext())))
+    await settleTurns()
+    assert.equal(m.hookTableSize, 1)
+    gate.resolve()
+    assert.equal(await seen.promise, 'c')
+    await settleTurns()
+    assert.equal(m.hookTableSize, 0)
+  })
+
+  it('timers, immediates, ticks, intervals, resources and sockets leave no entry once done', async (t) => {
+    // The first connection of the process creates a DNS channel that lives as
+    // long as the process (its entry rightly stays): make it outside the test.
+    await connectOnce(() => {})
+    const m = createManager(legacy, t)
+    const done = deferred()
+    let pending = 0
+    const finish = () => { if (--pending === 0) done.resolve() }
+    const cleared = []
+    m.runInContext('c', () => {
+      for (let i = 0; i < 1000; i++) {
+        pending += 3
+        setTimeout(finish, i % 5)
+        setImmediate(finish)
+        process.nextTick(finish)
+        cleared.push(setTimeout(() => {}, 10000), setInterval(() => {}, 10000))
+      }
+      pending++
+      let ticks = 0
+      const interval = setInterval(() => {
+        if (++ticks === 3) {
+          clearInterval(interval)
+          finish()
+        }
+      }, 1)
+      const resource = new AsyncResource('TableTest', { requireManualDestroy: true })
+      resource.runInAsyncScope(() => {})
+      resource.emitDestroy()
+      pending++
+      connectOnce(finish)
+    })
+    assert.ok(m.hookTableSize > 5000, `entries while pending: ${m.hookTableSize}`)
+    for (const timer of cleared) clearTimeout(timer)
+    await done.promise
+    await settleTurns()
+    assert.equal(m.hookTableSize, 0)
+  })
+})

@@ -1,0 +1,154 @@
+'use strict'
+
+const { AsyncLocalStorage, AsyncResource } = require('node:async_hooks')
+const { ContextManagerBase } = require('./base-manager')
+const diag = require('./diagnostics')
+
+const ReflectApply = Reflect.apply
+const ObjectIs = Object.is
+
+/** Calls `fn` with no `this` and no arguments. */
+function callBare (fn) {
+  return fn()
+}
+
+/**
+ * Context manager on Node's `AsyncLocalStorage`: one storage per manager
+ * instance, propagation is Node's own. A continuation takes its context from
+ * where it was registered (`.then()`, `setTimeout()`, …), never from the
+ * promise it chains from (nodejs/help#3041).
+ *
+ * On Node 20 `AsyncLocalStorage` lives on async_hooks (a cheap `run`, an extra
+ * cost per `await`); on Node 24 it lives on AsyncContextFrame (free
+ * propagation, but each `run` allocates a frame). The same code is the right
+ * choice on both; see `bindFunction` and `isFrameBased`.
+ */
+class AsyncLocalContextManager extends ContextManagerBase {
+  /** Options as in managers.d.ts; `options.legacy` is the legacy manager's and is ignored here. */
+  constructor (options) {
+    super(options)
+    this._als = new AsyncLocalStorage()
+    this._sets = 0 // setContext() calls, see _enter
+    this._disables = 0 // disable() calls, see _enter
+  }
+
+  /**
+   * The current context, or null. A handle of an ended transaction (a number
+   * the store does not report as active) reads as null.
+   */
+  getContext () {
+    const ctx = this._als.getStore()
+    return ctx === undefined ? null : this._live(ctx)
+  }
+
+  /**
+   * Make `ctx` current for the rest of the current synchronous execution and
+   * everything it schedules (`AsyncLocalStorage#enterWith`).
+   *
+   * Hazard: called inside an async function before its first `await`, the
+   * context leaks into the caller's frame, and on Node 24 each call allocates
+   * a frame. Prefer `runInContext`; nothing in this package uses it internally.
+   * @param {*} ctx any value; `undefined` reads back as null
+   */
+  setContext (ctx) {
+    if (this._diag !== null) this._diag.record(diag.SET, ctx)
+    this._sets++
+    this._als.enterWith(ctx)
+  }
+
+  /** `AsyncLocalStorage` needs no switching on: a no-op, kept for symmetry. */
+  enable () {
+    return this
+  }
+
+  /**
+   * `AsyncLocalStorage#disable()`: the context reads as null until the next
+   * `runInContext`/`setContext`/bound call, which enables the storage again.
+   * On Node 24 Node clears only the current frame.
+   */
+  disable () {
+    this._disables++
+    this._als.disable()
+    return this
+  }
+
+  /** @private the stored value (diagnostics) */
+  _stored () {
+    return this._als.getStore()
+  }
+
+  /** @private AsyncLocalStorage propagates inside Node, out of the recorder's sight. */
+  _seesPropagation () {
+    return false
+  }
+
+  /**
+   * @private `als.run(ctx, fn)`, except that a context set inside `fn` never
+   * outlives it. `AsyncLocalStorage#run` returns early, without restoring
+   * anything afterwards, when `ctx` is already the stored value (Node 20 and
+   * 24 alike), so a `setContext` inside a nested run of the same context, or
+   * inside a bound function called from its own context, would leak into the
+   * caller. When `ctx` is not current, `run` restores the previous value on
+   * the way out, a value set inside included.
+   */
+  _enter (ctx, fn, thisArg, args) {
+    if (!ObjectIs(ctx, this._als.getStore())) {
+      // Without `this` or arguments, skip Reflect.apply's indirection (about
+      // 10-20 ns on Node 20); callBare still calls `fn` with `this` undefined.
+      if (thisArg === undefined && args.length === 0) return this._als.run(ctx, callBare, fn)
+      return this._als.run(ctx, ReflectApply, fn, thisArg, args)
+    }
+    // `ctx` is current already: `als.run` would return early and restore
+    // nothing, so a setContext inside `fn` would leak out.
+    return this._runIn(ctx, fn, thisArg, args)
+  }
+
+  /**
+   * @private With `ctx` already current: calls `fn`, then, only if
+   * `setContext` was called meanwhile (counted, so the common path reads two
+   * fields), puts `ctx` back. After a disable() inside `fn` nothing is put
+   * back: the storage is left as `als.run` leaves it.
+   */
+  _runIn (ctx, fn, thisArg, args) {
+    const sets = this._sets
+    const disables = this._disables
+    try {
+      return ReflectApply(fn, thisArg, args)
+    } finally {
+      if (this._sets !== sets && this._disables === disables && !ObjectIs(this._als.getStore(), ctx)) this._als.enterWith(ctx)
+    }
+  }
+
+}
+
+let frameBased
+
+/**
+ * Whether `AsyncLocalStorage` is built on AsyncContextFrame (Node 24's
+ * default) rather than on async_hooks (Node 20), found by behaviour once per
+ * process, not from the version number: async_hooks-based storage copies each
+ * store's value onto every async resource created while it is set;
+ * frame-based storage keeps the values in a frame and writes none onto the
+ * resource. The probe only touches its own storage (disabled afterwards) and
+ * its own two resources. Nothing in the managers branches on it (the same code
+ * is the right one on both); tests and diagnostics use it.
+ * @returns {boolean}
+ */
+function isFrameBased () {
+  if (frameBased === undefined) {
+    const probe = new AsyncLocalStorage()
+    const marker = {}
+    // The outer scope is ours, so async_hooks-based storage writes its value
+    // onto our resource, never onto whatever resource is current.
+    const scope = new AsyncResource('SegmentContextProbe', { requireManualDestroy: true })
+    const created = scope.runInAsyncScope(() => probe.run(marker, () =>
+      new AsyncResource('SegmentContextProbe', { requireManualDestroy: true })))
+    probe.disable()
+    frameBased = !Object.getOwnPropertySymbols(created).some((key) => created[key] === marker)
+    created.emitDestroy()
+    scope.emitDestroy()
+  }
+  return frameBased
+}
+
+module.exports = { AsyncLocalContextManager, isFrameBased }

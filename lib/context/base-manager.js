@@ -1,0 +1,227 @@
+'use strict'
+
+// What the two context managers share: running and binding on top of a
+// subclass's way of keeping the context, liveness (stale contexts read as
+// null), associations, the storage face, switch observers and diagnostics.
+// The public contract is documented once, in managers.d.ts.
+//
+// A subclass supplies `getContext()`, `setContext(ctx)`, `enable()`,
+// `disable()`, `_enter(ctx, fn, thisArg, args)` (call `fn` with `ctx`
+// current and the previous context back afterwards, also on a throw),
+// `_stored()` (the value it holds now, for `restore` events) and
+// `_seesPropagation()` (whether it can report propagation).
+
+const v = require('../validate')
+const { EmitterBinder } = require('./bind-emitter')
+const { wrapFunction } = require('./bind-function')
+const diag = require('./diagnostics')
+
+/** The option keys both managers take (the legacy manager reads `legacy`). */
+const MANAGER_OPTIONS = ['store', 'isActive', 'legacy']
+
+/**
+ * The liveness check of a manager: the agent's own `isActive(ctx)` when
+ * given, else, with a store, "not a number, or a handle the store reports as
+ * active"; null when every context is live.
+ */
+function livenessOf (store, isActive) {
+  if (isActive !== null) return isActive
+  if (store === null) return null
+  return (ctx) => typeof ctx !== 'number' || store.isActive(ctx)
+}
+
+/**
+ * An `AsyncLocalStorage`-shaped face of a manager, for code that expects
+ * one: `diagnostics_channel`'s `bindStore` and `TracingChannel`, and agents
+ * written against `AsyncLocalStorage`. Every call goes through the manager,
+ * so its semantics (stale contexts, restore on throw, propagation) and its
+ * observers apply.
+ */
+class ContextStorage {
+  constructor (manager) {
+    this._manager = manager
+  }
+
+  getStore () {
+    const ctx = this._manager.getContext()
+    return ctx === null ? undefined : ctx
+  }
+
+  run (store, fn, ...args) {
+    return this._manager.runInContext(store, fn, undefined, args)
+  }
+
+  enterWith (store) {
+    this._manager.setContext(store)
+  }
+
+  exit (fn, ...args) {
+    return this._manager.runWithoutContext(fn, undefined, args)
+  }
+
+  disable () {
+    this._manager.disable()
+  }
+}
+
+/**
+ * The events of one manager, fanned out to its recorder and its switch
+ * listeners. A manager holds it in `_diag` only while someone listens, so
+ * that the hot path pays one branch on a field and nothing else.
+ */
+class SwitchEvents {
+  constructor (recorder, listeners) {
+    this.recorder = recorder
+    this.listeners = listeners
+  }
+
+  record (type, ctx) {
+    if (this.recorder !== null) this.recorder.record(type, ctx)
+    const listeners = this.listeners
+    if (listeners.length === 0) return
+    const name = diag.TYPE_NAMES[type]
+    const value = ctx === undefined ? null : ctx
+    for (let i = 0; i < listeners.length; i++) {
+      try {
+        listeners[i](name, value)
+      } catch (error) {
+        // An observer's bug must not break the app's context switch.
+        process.nextTick(() => { throw error })
+      }
+    }
+  }
+}
+
+class ContextManagerBase {
+  constructor (options) {
+    const opts = v.checkOptions(options, 'options', MANAGER_OPTIONS)
+    this._store = v.checkStore(opts.store, 'options.store')
+    const isActive = opts.isActive === undefined || opts.isActive === null
+      ? null
+      : v.checkFunction(opts.isActive, 'options.isActive')
+    this._liveness = livenessOf(this._store, isActive)
+    this._associations = new WeakMap()
+    this._emitters = new EmitterBinder(this)
+    this._storage = null
+    this._recorder = null // the diagnostics ring while it is on
+    this._recorderKept = null // the last ring, still readable after disableDiagnostics()
+    this._listeners = [] // onContextSwitch listeners
+    this._diag = null // what records events: null while nobody listens
+  }
+
+  get storage () {
+    if (this._storage === null) this._storage = new ContextStorage(this)
+    return this._storage
+  }
+
+  runInContext (ctx, fn, thisArg, args) {
+    if (typeof fn !== 'function') v.checkFunction(fn, 'runInContext: fn')
+    args = v.checkArgs(args, 'runInContext: args')
+    if (this._diag !== null) return this._recorded(diag.RUN, ctx, fn, thisArg, args)
+    return this._enter(ctx, fn, thisArg, args)
+  }
+
+  runWithoutContext (fn, thisArg, args) {
+    if (typeof fn !== 'function') v.checkFunction(fn, 'runWithoutContext: fn')
+    args = v.checkArgs(args, 'runWithoutContext: args')
+    if (this._diag !== null) return this._recorded(diag.RUN, null, fn, thisArg, args)
+    return this._enter(null, fn, thisArg, args)
+  }
+
+  bindFunction (fn, ctx) {
+    if (typeof fn !== 'function') return fn
+    return wrapFunction(this, fn, ctx === undefined ? this.getContext() : ctx)
+  }
+
+  bindEmitter (emitter, ctx) {
+    return this._emitters.bind(emitter, ctx === undefined ? this.getContext() : ctx)
+  }
+
+  associate (object, ctx) {
+    v.checkKey(object, 'associate: object')
+    if (ctx === undefined || ctx === null) this._associations.delete(object)
+    else this._associations.set(object, ctx)
+    return object
+  }
+
+  contextOf (object) {
+    v.checkKey(object, 'contextOf: object')
+    const ctx = this._associations.get(object)
+    return ctx === undefined ? null : this._live(ctx)
+  }
+
+  onContextSwitch (listener) {
+    v.checkFunction(listener, 'onContextSwitch: listener')
+    // A new array each time, so that a listener removed while events are
+    // being delivered does not shift the ones still to be called.
+    this._listeners = this._listeners.concat([listener])
+    this._updateEvents()
+    let subscribed = true
+    return () => {
+      if (!subscribed) return
+      subscribed = false
+      const i = this._listeners.indexOf(listener)
+      if (i >= 0) this._listeners = this._listeners.slice(0, i).concat(this._listeners.slice(i + 1))
+      this._updateEvents()
+    }
+  }
+
+  enableDiagnostics (options) {
+    const size = diag.readDiagnosticsOptions(options)
+    this._recorder = this._recorderKept = new diag.Recorder(size, this._liveness)
+    this._updateEvents()
+    return this
+  }
+
+  disableDiagnostics () {
+    this._recorder = null
+    this._updateEvents()
+    return this
+  }
+
+  diagnostics () {
+    const r = this._recorderKept
+    const propagation = this._seesPropagation()
+    return r === null ? diag.emptyDump(propagation) : r.dump(this._recorder === r, propagation)
+  }
+
+  /** @private `_diag`: null while nobody listens; else what delivers events. */
+  _updateEvents () {
+    if (this._listeners.length === 0) this._diag = this._recorder
+    else this._diag = new SwitchEvents(this._recorder, this._listeners)
+  }
+
+  /** @private `ctx`, or null when the liveness check says it has ended */
+  _live (ctx) {
+    const isLive = this._liveness
+    return isLive === null || ctx === null || isLive(ctx) ? ctx : null
+  }
+
+  /** @private used by bound functions */
+  _callInContext (ctx, fn, thisArg, args) {
+    if (this._diag !== null) return this._recorded(diag.BOUND, ctx, fn, thisArg, args)
+    return this._enter(ctx, fn, thisArg, args)
+  }
+
+  /** @private a run or bound call while someone listens: records it and the restore. */
+  _recorded (type, ctx, fn, thisArg, args) {
+    const events = this._diag
+    events.record(type, ctx)
+    try {
+      return this._enter(ctx, fn, thisArg, args)
+    } finally {
+      events.record(diag.RESTORE, this._stored())
+    }
+  }
+
+  /**
+   * @private The promise-parent fallback (legacy manager) stops at this
+   * result: a promise returned by a run does not hand its context to what
+   * the caller chains on it. No-op here; see LegacyContextManager.
+   */
+  _detachResult (result) {
+    return result
+  }
+}
+
+module.exports = { ContextManagerBase, ContextStorage, MANAGER_OPTIONS }
