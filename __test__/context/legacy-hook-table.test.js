@@ -57,6 +57,7 @@ describe('LegacyContextManager: the hook table empties', () => {
     const outsider = Promise.resolve()
     let wave = 0
     let peak = 0
+    // eslint-disable-next-line no-unmodified-loop-condition -- the hook above counts them
     while (promises < 1e6) {
       const work = []
       for (let i = 0; i < 1000; i++) {

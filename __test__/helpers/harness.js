@@ -21,9 +21,9 @@ function createManager (kind, t, options) {
 function deferred () {
   let resolve
   let reject
-  const promise = new Promise((resolve_, reject_) => {
-    resolve = resolve_
-    reject = reject_
+  const promise = new Promise((_resolve, _reject) => {
+    resolve = _resolve
+    reject = _reject
   })
   return { promise, resolve, reject }
 }

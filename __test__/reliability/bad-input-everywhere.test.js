@@ -818,7 +818,7 @@ async function stillPropagates (m, store) {
         got.push(m.getContext())
         Promise.resolve().then(async () => {
           got.push(m.getContext())
-          await new Promise((r) => contextless(r))
+          await new Promise((_resolve) => contextless(_resolve))
           got.push(m.getContext())
           resolve(got)
         })

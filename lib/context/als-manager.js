@@ -118,7 +118,6 @@ class AsyncLocalContextManager extends ContextManagerBase {
       if (this._sets !== sets && this._disables === disables && !ObjectIs(this._als.getStore(), ctx)) this._als.enterWith(ctx)
     }
   }
-
 }
 
 let frameBased
