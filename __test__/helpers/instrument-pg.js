@@ -50,7 +50,7 @@ function wrapQuery (agent, query) {
     const last = args.length - 1
     if (typeof args[last] === 'function') {
       const cb = agent.bind(args[last], parent)
-      args[last] = function (err, result) {
+      args[last] = function () {
         agent.endSegment(segment)
         return cb.apply(this, arguments)
       }

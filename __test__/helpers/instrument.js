@@ -267,7 +267,7 @@ function createAgent (key, options = {}) {
      */
     async drained (timeoutMs = 5000) {
       const started = Date.now()
-      while (active > 0 && Date.now() - started < timeoutMs) await sleep(5)
+      while (agent.active > 0 && Date.now() - started < timeoutMs) await sleep(5)
       for (let i = 0; i < 3; i++) await immediate()
       return store.stats()
     },
