@@ -4,7 +4,8 @@
 // The main job (npm start): the product working on a real HTTP server under
 // load.
 //
-//   node examples/demo-server.js [--duration 5] [--connections 50] [--mode all|als|legacy] [--json]
+//   node examples/demo-server.js [--duration 5] [--connections 50] [--mode all|als|legacy]
+//                                [--db memory|postgres] [--json]
 //
 // Each configuration (no instrumentation, the ALS manager, the legacy manager)
 // runs its own node:http server on 127.0.0.1 in a fresh child process
@@ -17,21 +18,30 @@
 // conflation check, the store's live records after draining, heap before and
 // after. The uninstrumented baseline always runs; --mode picks the managers.
 //
+// --db postgres puts the app's connection pool on a real PostgreSQL: a
+// throwaway cluster (initdb in a temp dir, started here, always stopped and
+// removed, by __test__/helpers/postgres.js), shared by the three servers. When
+// PostgreSQL is not installed or does not start, a message and exit code 2.
+// The default, --db memory, is the app's in-process fake pool (needs nothing).
+//
 // --json prints one JSON object instead:
 //   { node, configurations: [{ name, requestsPerSecond, p99Ms, relativeThroughput,
 //     conflations, liveTransactions, liveSegments, heapBeforeMB, heapAfterMB, ... }] }
 //
 // Exit status: 0 when no request failed and every instrumented configuration
 // has no conflation, no lost context and no live record after draining; 1
-// otherwise; 2 for bad arguments. Progress goes to stderr.
+// otherwise; 2 for bad arguments or a --db that is not there. Progress goes
+// to stderr.
 
 const path = require('node:path')
 const os = require('node:os')
 const { fork } = require('node:child_process')
+const util = require('node:util')
 const { ENV_FLAG } = require('..')
 const { load, createTally, summarize, createProgress, bar, fmt } = require('./demo/load')
 const { render, problemsOf } = require('./demo/report')
 const { WATERFALL_ROUTE } = require('./demo/instrumentation')
+const { SCHEMA } = require('./demo/app')
 
 const USAGE = `usage: node examples/demo-server.js [options]
 
@@ -39,35 +49,75 @@ const USAGE = `usage: node examples/demo-server.js [options]
   --connections <n>   concurrent connections (default 50)
   --mode <m>          all | als | legacy: the managers to run (default all);
                       the uninstrumented baseline always runs
+  --db <d>            memory | postgres: the app's connection pool, in-process
+                      (default) or on a throwaway PostgreSQL cluster
   --json              one JSON object on stdout instead of the tables
   --help              this text`
 
+const OPTIONS = {
+  duration: { type: 'string', default: '5' },
+  connections: { type: 'string', default: '50' },
+  mode: { type: 'string', default: 'all' },
+  db: { type: 'string', default: 'memory' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false }
+}
+
+/** The options from `argv` (node:util parseArgs, strict); throws with a message for a bad one. */
 function parseArgs (argv) {
-  const options = { duration: 5, connections: 50, mode: 'all', json: false }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    const [flag, inline] = arg.includes('=') ? arg.split(/=(.*)/s) : [arg, undefined]
-    const value = () => {
-      const v = inline !== undefined ? inline : argv[++i]
-      if (v === undefined) throw new Error(`${flag} needs a value`)
-      return v
-    }
-    if (flag === '--help' || flag === '-h') options.help = true
-    else if (flag === '--json') options.json = true
-    else if (flag === '--duration') {
-      options.duration = Number(value())
-      if (!(options.duration > 0 && options.duration <= 600)) throw new Error('--duration must be a number of seconds from 0 to 600')
-    } else if (flag === '--connections') {
-      options.connections = Number(value())
-      if (!Number.isInteger(options.connections) || options.connections < 1 || options.connections > 1000) {
-        throw new Error('--connections must be an integer from 1 to 1000')
-      }
-    } else if (flag === '--mode') {
-      options.mode = value()
-      if (!['all', 'als', 'legacy'].includes(options.mode)) throw new Error('--mode must be all, als or legacy')
-    } else throw new Error(`unknown argument ${arg}`)
+  let values
+  try {
+    ({ values } = util.parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }))
+  } catch (err) {
+    // parseArgs' own messages ("Unknown option '--x'. ...", "Option '--mode <value>' argument missing").
+    throw new Error(err.message)
   }
+  const options = { duration: Number(values.duration), connections: Number(values.connections), mode: values.mode, db: values.db, json: values.json }
+  if (values.help) options.help = true
+  if (!(options.duration > 0 && options.duration <= 600)) throw new Error('--duration must be a number of seconds from 0 to 600')
+  if (!Number.isInteger(options.connections) || options.connections < 1 || options.connections > 1000) {
+    throw new Error('--connections must be an integer from 1 to 1000')
+  }
+  if (!['all', 'als', 'legacy'].includes(options.mode)) throw new Error('--mode must be all, als or legacy')
+  if (!['memory', 'postgres'].includes(options.db)) throw new Error('--db must be memory or postgres')
   return options
+}
+
+/**
+ * For --db postgres: a throwaway cluster with the demo's tables, or exits
+ * with code 2 and the reason when PostgreSQL (or the pg module) is not there.
+ */
+async function startDatabase () {
+  let startPostgres, PostgresUnavailable, pg
+  try {
+    ({ startPostgres, PostgresUnavailable } = require('../__test__/helpers/postgres'))
+    pg = require('pg')
+  } catch (err) {
+    console.error(`--db postgres needs the dev dependencies (npm install): ${err.message}`)
+    process.exit(2)
+  }
+  let cluster
+  try {
+    cluster = await startPostgres({ maxConnections: 60 })
+  } catch (err) {
+    if (!(err instanceof PostgresUnavailable)) throw err
+    console.error(`--db postgres: PostgreSQL is not available: ${err.message}\n` +
+      'Install PostgreSQL\'s server (Debian: apt-get install postgresql), or run without --db for the in-app pool.')
+    process.exit(2)
+  }
+  try {
+    const client = new pg.Client(cluster.config)
+    await client.connect()
+    try {
+      await client.query(SCHEMA)
+    } finally {
+      await client.end()
+    }
+  } catch (err) {
+    await cluster.stop()
+    throw err
+  }
+  return cluster
 }
 
 /** Seconds for display: at most two decimals. */
@@ -96,9 +146,11 @@ function nextMessage (child, type) {
 }
 
 /** Starts one configuration's server in a fresh process; resolves once it listens. */
-async function startServer (name) {
+async function startServer (name, db) {
   const env = { ...process.env }
   delete env[ENV_FLAG] // the manager comes from the configuration, not from the environment
+  delete env.SEGMENT_CONTEXT_DEMO_PG
+  if (db !== null) env.SEGMENT_CONTEXT_DEMO_PG = JSON.stringify(db.config)
   const child = fork(path.join(__dirname, 'demo', 'server.js'), [name], {
     execArgv: ['--expose-gc'],
     env,
@@ -187,6 +239,16 @@ async function main () {
   const progress = createProgress(process.stderr)
   const startedAt = Date.now()
   const header = { waterfallRoute: WATERFALL_ROUTE }
+  // Started before anything is printed, so that a missing PostgreSQL is the only output.
+  const db = options.db === 'postgres' ? await startDatabase() : null
+  try {
+    await runDemo(options, names, progress, startedAt, header, db)
+  } finally {
+    if (db !== null) await db.stop()
+  }
+}
+
+async function runDemo (options, names, progress, startedAt, header, db) {
   if (!options.json) {
     const warmup = Math.min(1, options.duration / 5)
     console.log('segment-context demo: an instrumented node:http server under autocannon load')
@@ -200,13 +262,16 @@ async function main () {
     console.log('  GET  /search      callbacks: setTimeout → setImmediate → process.nextTick')
     console.log('  POST /checkout    body read from the request stream (bound emitter), audit queue drained')
     console.log('                    by its own timer (bindFunction), pool query')
+    console.log(db === null
+      ? 'Pool: the in-app fake (--db postgres for a real PostgreSQL)'
+      : `Pool: pg.Pool on ${db.version.replace(/^postgres \(PostgreSQL\)/, 'PostgreSQL')}, a throwaway cluster (unix socket in ${db.dir}), 10 clients per server`)
   }
 
   const servers = []
   let configurations
   try {
     progress.update(`  starting       ${names.join(', ')}`)
-    for (const name of names) servers.push(await startServer(name))
+    for (const name of names) servers.push(await startServer(name, db))
     await runRounds(servers, options, progress)
     const reports = []
     for (const server of servers) {
@@ -261,6 +326,8 @@ async function main () {
     const out = {
       node: process.version,
       ok,
+      db: options.db,
+      postgresVersion: db === null ? null : db.version,
       durationSeconds: options.duration,
       connections: options.connections,
       elapsedSeconds: Math.round((Date.now() - startedAt) / 100) / 10,

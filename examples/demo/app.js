@@ -16,6 +16,9 @@
 //                     pool query
 //
 // The pool and the audit queue are created at start-up, outside any request.
+// The pool is an in-app fake by default; with `options.db` (the demo's
+// `--db postgres`) it is a pg.Pool on a real PostgreSQL behind the same
+// acquire/release interface, so the same agent shim binds its callbacks.
 // The pool runs a queued callback inside whichever request releases a
 // connection; the queue runs its jobs from its own timer. Those are the
 // places where real applications get their contexts mixed up or lost, unless
@@ -92,6 +95,50 @@ class Pool {
   }
 }
 
+/**
+ * The same interface on a real PostgreSQL: `acquire(cb)` is pg.Pool#connect
+ * (which queues callers when every client is busy and hands a released
+ * client to the next one, from inside the releasing request's call), and a
+ * connection's `execute` is the client's callback-style `query`. The pg
+ * module is loaded only here (a dev dependency; `npm start` without --db
+ * does not need it).
+ */
+class PgPool {
+  constructor (config, size) {
+    const pg = require('pg')
+    this._pool = new pg.Pool({ ...config, max: size })
+  }
+
+  acquire (callback) {
+    this._pool.connect((err, client, done) => {
+      if (err) throw err // no database: the demo cannot go on
+      callback({
+        execute (sql, params, cb) {
+          client.query(sql, params, (err, result) => cb(err, result && result.rows))
+        },
+        done
+      })
+    })
+  }
+
+  release (connection) {
+    connection.done()
+  }
+
+  end () {
+    return this._pool.end()
+  }
+}
+
+/** The demo's tables and some rows, for `--db postgres` (run once, before the servers start). */
+const SCHEMA = `
+  CREATE TABLE users (id text PRIMARY KEY, name text NOT NULL, email text NOT NULL);
+  INSERT INTO users SELECT g::text, 'User ' || g, 'user' || g || '@example.com' FROM generate_series(0, 999) g;
+  CREATE TABLE orders (id serial PRIMARY KEY, user_id text NOT NULL, request_id text, items int NOT NULL);
+  CREATE INDEX orders_user_id ON orders (user_id);
+  INSERT INTO orders (user_id, request_id, items) SELECT (g % 1000)::text, 'seed', g % 5 FROM generate_series(1, 3000) g;
+`
+
 function fakeRows (sql, params) {
   const n = sql.startsWith('SELECT') ? 5 : 1
   const rows = []
@@ -108,16 +155,21 @@ const CATALOG = Array.from({ length: 40 }, (_, i) => ({
   stock: (i * 7) % 13
 }))
 
+const POOL_SIZE = 10
+
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * @param {ReturnType<import('./instrumentation').createAgent>} agent
+ * @param {{ db?: object|null }} [options] db: a pg connection config (the
+ *   pool is then a pg.Pool on it); default: the in-app fake pool
  * @returns {{ handle: (req, res) => void, close: () => Promise<void> }}
  */
-function createApp (agent) {
+function createApp (agent, options = {}) {
   // Created at start-up, before any request: no context.
-  const pool = agent.shimPool(new Pool(10))
+  const rawPool = options.db ? new PgPool(options.db, POOL_SIZE) : new Pool(POOL_SIZE)
+  const pool = agent.shimPool(rawPool)
   const audit = agent.shimQueue(new TimerQueue(2))
   const cache = new Map()
   let refresher = null
@@ -148,7 +200,7 @@ function createApp (agent) {
   function refresh () {
     if (refreshing !== null) return
     refreshing = agent.backgroundTransaction('Background/cache-refresh', async (rid) => {
-      const rows = await query(rid, 'Datastore/users/select-all', 'SELECT * FROM users', [0])
+      const rows = await query(rid, 'Datastore/users/select-all', 'SELECT * FROM users ORDER BY id LIMIT $1', [100])
       agent.segment('Cache/rebuild', rid, () => {
         cache.clear()
         for (const row of rows) cache.set(row.id, row)
@@ -224,7 +276,8 @@ function createApp (agent) {
       if (!Array.isArray(order.items)) throw new Error('no items')
     })
     const [inserted] = await Promise.all([
-      query(rid, 'Datastore/orders/insert', 'INSERT INTO orders VALUES ($1, $2)', [rid, order.items.length]),
+      query(rid, 'Datastore/orders/insert', 'INSERT INTO orders (user_id, request_id, items) VALUES ($1, $2, $3) RETURNING id',
+        [order.customer ?? 'anonymous', rid, order.items.length]),
       agent.segment('Audit/write', rid, () => new Promise((resolve) => {
         audit.push(() => {
           agent.segment('Audit/flush', rid, () => {})
@@ -264,10 +317,11 @@ function createApp (agent) {
     async close () {
       if (refresher !== null) clearInterval(refresher)
       refresher = null
-      while (refreshing !== null) await refreshing
+      for (let job = refreshing; job !== null; job = refreshing) await job
       audit.close()
+      if (rawPool instanceof PgPool) await rawPool.end()
     }
   }
 }
 
-module.exports = { createApp, Pool, TimerQueue }
+module.exports = { createApp, Pool, PgPool, TimerQueue, SCHEMA }

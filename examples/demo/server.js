@@ -15,6 +15,9 @@
 //      drained (the server closed, every transaction ended, the background
 //      job stopped), then exits.
 //
+// SEGMENT_CONTEXT_DEMO_PG (a JSON pg connection config, set by the parent
+// for --db postgres) puts the app's pool on that PostgreSQL.
+//
 // SEGMENT_CONTEXT_DEMO_BREAK=1 makes the agent skip its bindEmitter (request
 // body) and the bindFunction calls of its pool and queue shims: a negative
 // control, to see the check fire.
@@ -34,7 +37,8 @@ if (typeof process.send !== 'function') {
 }
 
 const agent = createAgent(config, { breakContext: process.env.SEGMENT_CONTEXT_DEMO_BREAK === '1' })
-const app = createApp(agent)
+const db = process.env.SEGMENT_CONTEXT_DEMO_PG ? JSON.parse(process.env.SEGMENT_CONTEXT_DEMO_PG) : null
+const app = createApp(agent, { db })
 // Created at start-up, outside any transaction.
 const server = http.createServer(app.handle)
 

@@ -1,0 +1,117 @@
+'use strict'
+
+// The demo's --db postgres (examples/demo-server.js): the app's pool on a
+// real, throwaway PostgreSQL, with zero conflation and nothing left; the
+// break switch still caught there; a clear message and exit code 2 when
+// PostgreSQL is not there; the node:util parseArgs option errors.
+// (__test__/examples/demo.test.js covers the default, in-app pool.)
+
+const { describe, it } = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { spawn } = require('node:child_process')
+
+const SCRIPT = path.join(__dirname, '..', '..', 'examples', 'demo-server.js')
+const UNAVAILABLE = /PostgreSQL is not available/
+
+function runDemo (args, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SCRIPT, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (s) => { stdout += s })
+    child.stderr.setEncoding('utf8').on('data', (s) => { stderr += s })
+    const timer = setTimeout(() => child.kill(), 60000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+/** The parsed JSON, or null once `t` is failed (CI) or skipped because PostgreSQL is not there. */
+function jsonOrUnavailable (t, result) {
+  if (result.code === 2 && UNAVAILABLE.test(result.stderr)) {
+    const why = result.stderr.trim().split('\n')[0]
+    if (process.env.CI) assert.fail(why)
+    t.skip(why)
+    return null
+  }
+  try {
+    return JSON.parse(result.stdout)
+  } catch {
+    assert.fail(`stdout is not one JSON object (exit ${result.code}): ${result.stdout}\nstderr: ${result.stderr}`)
+  }
+}
+
+const clusterDirs = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('segctx-pg-'))
+
+describe('npm start -- --db postgres', () => {
+  it('both managers on a real PostgreSQL: zero conflation, nothing left, the cluster removed', async (t) => {
+    const before = clusterDirs()
+    const result = await runDemo(['--duration', '1', '--db', 'postgres', '--json'])
+    const out = jsonOrUnavailable(t, result)
+    if (out === null) return
+    assert.equal(result.code, 0, `exit code (stderr: ${result.stderr})`)
+    assert.equal(out.ok, true)
+    assert.equal(out.db, 'postgres')
+    assert.match(out.postgresVersion, /PostgreSQL/)
+    assert.deepEqual(out.configurations.map((c) => c.name), ['none', 'als', 'legacy'])
+    for (const c of out.configurations.slice(1)) {
+      assert.equal(c.errors, 0, `${c.name}: load errors`)
+      assert.equal(c.non2xx, 0, `${c.name}: non-2xx`)
+      assert.equal(c.conflations, 0, `${c.name}: ${JSON.stringify(c.firstConflation)}`)
+      assert.equal(c.lostContexts, 0, c.name)
+      assert.equal(c.liveTransactions, 0, c.name)
+      assert.equal(c.liveSegments, 0, c.name)
+      assert.ok(c.transactions >= c.requests && c.requests > 0, `${c.name}: ${c.transactions} transactions`)
+    }
+    assert.deepEqual(clusterDirs(), before, 'the throwaway cluster is removed')
+  })
+
+  it('the break switch is still caught on PostgreSQL (pg hands a released client to the next waiter)', async (t) => {
+    const result = await runDemo(['--duration', '1', '--mode', 'als', '--db', 'postgres', '--json'], { SEGMENT_CONTEXT_DEMO_BREAK: '1' })
+    const out = jsonOrUnavailable(t, result)
+    if (out === null) return
+    assert.equal(result.code, 1)
+    const als = out.configurations[1]
+    assert.ok(als.conflations > 0, `conflations: ${als.conflations}`)
+    assert.equal(als.liveSegments, 0)
+  })
+
+  it('without PostgreSQL: a clear message, exit code 2, nothing on stdout, nothing left behind', async () => {
+    const before = clusterDirs()
+    const result = await runDemo(['--db', 'postgres', '--json'], { SEGMENT_CONTEXT_PG_BIN: path.join(os.tmpdir(), 'no-such-postgres') })
+    assert.equal(result.code, 2)
+    assert.match(result.stderr, UNAVAILABLE)
+    assert.match(result.stderr, /SEGMENT_CONTEXT_PG_BIN/)
+    assert.equal(result.stdout, '')
+    assert.deepEqual(clusterDirs(), before)
+  })
+
+  it('options through node:util parseArgs: bad ones are exit code 2 with the usage', async () => {
+    for (const [args, message] of [
+      [['--db', 'mysql'], /--db must be memory or postgres/],
+      [['--bogus'], /Unknown option '--bogus'/],
+      [['--duration'], /argument missing/],
+      [['--duration=0'], /--duration must be a number of seconds/],
+      [['--connections', '2.5'], /--connections must be an integer/],
+      [['extra'], /positional|Unexpected argument/i]
+    ]) {
+      const result = await runDemo(args)
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`)
+      assert.match(result.stderr, message, args.join(' '))
+      assert.match(result.stderr, /usage:/)
+      assert.equal(result.stdout, '')
+    }
+    const help = await runDemo(['-h'])
+    assert.equal(help.code, 0)
+    assert.match(help.stdout, /--db <d>/)
+  })
+})
