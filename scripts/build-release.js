@@ -11,7 +11,7 @@
 // need nothing newer than glibc 2.17 (target x86_64-unknown-linux-gnu.2.17):
 // `npm run test:glibc` checks it. Both tools are installed when absent, into
 // target/tools/ (zig: `ziglang` from PyPI via pip; cargo-zigbuild: from
-// crates.io via `cargo install --locked`), which takes about 40 s on a fresh
+// crates.io via `cargo install --locked`), which takes about 45 s on a fresh
 // machine (docs/platforms.md). macOS and Windows targets build with plain
 // cargo on their own hosts (.github/workflows/release.yml).
 
@@ -74,12 +74,16 @@ function zigEnv () {
   return env
 }
 
-/** Adds the target's Rust std with rustup when it is missing (CI; rustup's server is not reachable here). */
+/**
+ * Fails early, and says why, when the target's Rust standard library is
+ * missing. It does not run `rustup target add`: in CI the workflow installs
+ * the targets, and this workplace's machines are not promised rustup's
+ * server (docs/platforms.md).
+ */
 function ensureStd (rust) {
   const installed = works('rustup', ['target', 'list', '--installed'])
   if (installed === null || installed.split('\n').includes(rust)) return
-  const r = spawnSync('rustup', ['target', 'add', rust], { stdio: 'inherit' })
-  if (r.status !== 0) fail(`the Rust standard library for ${rust} is not installed and \`rustup target add ${rust}\` failed`)
+  fail(`the Rust standard library for ${rust} is not installed: run \`rustup target add ${rust}\` where rustup's server is reachable (CI does), or build this target in .github/workflows/release.yml`)
 }
 
 function libraryFile (rust) {
@@ -98,6 +102,9 @@ function build (target) {
     env = { ...zigEnv(), CARGO_TARGET_DIR: targetDir }
     const zigTarget = target.libc === 'glibc' ? `${target.rust}.${GLIBC_FLOOR}` : target.rust
     args = ['zigbuild', '--release', '--lib', '--target', zigTarget]
+    // musl targets link the C runtime statically by default, which rules
+    // out a cdylib; the addon links musl dynamically, as Node itself does.
+    if (target.libc === 'musl') env.RUSTFLAGS = [env.RUSTFLAGS, '-C target-feature=-crt-static'].filter(Boolean).join(' ')
   } else if (target.os === 'win32') {
     // No dependency on the Visual C++ runtime DLLs.
     env.RUSTFLAGS = [env.RUSTFLAGS, '-C target-feature=+crt-static'].filter(Boolean).join(' ')
