@@ -97,3 +97,20 @@ describe('root package.json', () => {
     assert.deepEqual(stray, [])
   })
 })
+
+describe('.github/workflows/release.yml', () => {
+  const workflow = fs.readFileSync(path.join(repo, '.github', 'workflows', 'release.yml'), 'utf8')
+
+  it('builds and tests every shipped target, on Node 22, 24 and 26', () => {
+    for (const t of TARGETS) {
+      assert.ok(workflow.includes(`target: ${t.rust}, triple: ${t.triple} }`), `no build of ${t.triple}`)
+      assert.ok(workflow.includes(`{ triple: ${t.triple}, host: `), `no test of ${t.triple}`)
+    }
+    assert.match(workflow, /node: \['22', '24', '26'\]/)
+  })
+
+  it('publishes with provenance on a version tag only', () => {
+    assert.match(workflow, /if: \$\{\{ startsWith\(github\.ref, 'refs\/tags\/v'\) \}\}/)
+    assert.match(workflow, /npm publish --provenance --access public/)
+  })
+})
