@@ -1,7 +1,9 @@
 'use strict'
 
-// Every row of shared/reference/semantics.md, for both managers. Rows where
-// the managers differ by design assert each manager's own value.
+// Every row of docs/semantics.md, for both managers; each test's name starts
+// with the name of the row it checks (api-1 … api-9, stale-1 … stale-5, A … P,
+// K2, M2, top-await). Rows where the managers differ by design assert each
+// manager's own value.
 
 // First: the contextless interval must exist before any context does.
 const { contextless } = require('../helpers/contextless')
@@ -14,6 +16,8 @@ const http = require('node:http')
 const net = require('node:net')
 const { SegmentStore } = require('../helpers/segment-store')
 const { KINDS, createManager, deferred, sleep, immediate, transactions, get } = require('../helpers/harness')
+const { ROOT_CONTEXT, createContextKey } = require('@opentelemetry/api')
+const { OtelContextManager } = require('../../lib/api/otel-bridge')
 
 for (const kind of KINDS) {
   /** The value the row table asks of this manager. */
@@ -27,13 +31,13 @@ for (const kind of KINDS) {
     return { store, start, m, T: start('T'), T2: start('T2') }
   }
 
-  describe(`${kind.name}: 1. the manager API`, () => {
-    it('row 1: a fresh manager has no context', (t) => {
+  describe(`${kind.name}: docs/semantics.md §1, the manager API (api-1 … api-9)`, () => {
+    it('api-1: a fresh manager has no context', (t) => {
       const m = createManager(kind, t)
       assert.equal(m.getContext(), null)
     })
 
-    it('row 2: setContext then getContext returns the very same value', (t) => {
+    it('api-2: setContext then getContext returns the very same value', (t) => {
       const m = createManager(kind, t)
       const values = ['a string', '', 42, 0, -1.5, NaN, true, Symbol('ctx'), { segment: 1 }, [1, 2], () => {}]
       m.runWithoutContext(() => {
@@ -48,7 +52,7 @@ for (const kind of KINDS) {
       })
     })
 
-    it('row 3: runInContext runs fn synchronously with thisArg and args (array or arguments)', (t) => {
+    it('api-3: runInContext runs fn synchronously with thisArg and args (array or arguments)', (t) => {
       const m = createManager(kind, t)
       const self = { self: true }
       const calls = []
@@ -66,7 +70,7 @@ for (const kind of KINDS) {
       ])
     })
 
-    it('row 4: the previous context is back after fn returns, and after it throws', (t) => {
+    it('api-4: the previous context is back after fn returns, and after it throws', (t) => {
       const m = createManager(kind, t)
       const error = Object.freeze(new Error('frozen'))
       m.runInContext('outer', () => {
@@ -80,7 +84,7 @@ for (const kind of KINDS) {
       assert.equal(m.getContext(), null)
     })
 
-    it('row 5: bindFunction runs fn in ctx whatever context calls it, with this, args, return, throw, name, length', (t) => {
+    it('api-5: bindFunction runs fn in ctx whatever context calls it, with this, args, return, throw, name, length', (t) => {
       const m = createManager(kind, t)
       const error = Object.freeze(new TypeError('bound throw'))
       function handler (a, b, c) {
@@ -108,7 +112,7 @@ for (const kind of KINDS) {
       }
     })
 
-    it('row 6: bindEmitter: every way of adding runs in ctx whatever context emits', (t) => {
+    it('api-6: bindEmitter: every way of adding runs in ctx whatever context emits', (t) => {
       const m = createManager(kind, t)
       const ee = new EventEmitter()
       assert.equal(m.bindEmitter(ee, 'T'), ee)
@@ -124,7 +128,7 @@ for (const kind of KINDS) {
       assert.deepEqual(byMethod(2).sort(), [['addListener', 'T', true], ['on', 'T', true], ['prependListener', 'T', true]])
     })
 
-    it('row 6: bindEmitter defaults to the context current at bind time', (t) => {
+    it('api-6: bindEmitter defaults to the context current at bind time', (t) => {
       const m = createManager(kind, t)
       const ee = m.runInContext('bind-time', () => m.bindEmitter(new EventEmitter()))
       let seen
@@ -133,7 +137,7 @@ for (const kind of KINDS) {
       assert.equal(seen, 'bind-time')
     })
 
-    it('row 6: removeListener/off with the original listener removes it, also for once', (t) => {
+    it('api-6: removeListener/off with the original listener removes it, also for once', (t) => {
       const m = createManager(kind, t)
       const ee = m.bindEmitter(new EventEmitter(), 'T')
       let calls = 0
@@ -149,7 +153,7 @@ for (const kind of KINDS) {
       assert.equal(calls, 0)
     })
 
-    it('row 6: removeAllListeners with and without an event name', (t) => {
+    it('api-6: removeAllListeners with and without an event name', (t) => {
       const m = createManager(kind, t)
       const ee = m.bindEmitter(new EventEmitter(), 'T')
       let calls = 0
@@ -171,7 +175,7 @@ for (const kind of KINDS) {
       assert.equal(calls, 1)
     })
 
-    it('row 6: nothing visible is added to a bound emitter', (t) => {
+    it('api-6: nothing visible is added to a bound emitter', (t) => {
       const m = createManager(kind, t)
       const ee = new EventEmitter()
       const twin = new EventEmitter()
@@ -187,7 +191,7 @@ for (const kind of KINDS) {
       assert.equal(JSON.stringify(ee), JSON.stringify(twin))
     })
 
-    it('row 7: runWithoutContext: the call and the timers, promises, servers and sockets made inside carry null', async (t) => {
+    it('api-7: runWithoutContext: the call and the timers, promises, servers and sockets made inside carry null', async (t) => {
       const { m, T } = setup(t)
       const seen = {}
       const done = deferred()
@@ -233,7 +237,7 @@ for (const kind of KINDS) {
       })
     })
 
-    it('row 8: two instances never see each other\'s contexts', async (t) => {
+    it('api-8: two instances never see each other\'s contexts', async (t) => {
       const m1 = createManager(kind, t)
       const m2 = createManager(kind, t)
       const done = deferred()
@@ -253,7 +257,7 @@ for (const kind of KINDS) {
       assert.equal(m2.contextOf(object), null)
     })
 
-    it('row 9: bindFunction, associate, bindEmitter and propagation write no property on user objects', async (t) => {
+    it('api-9: bindFunction, associate, bindEmitter and propagation write no property on user objects', async (t) => {
       const { m, T } = setup(t)
       const fn = function userFunction () {}
       const object = {}
@@ -275,8 +279,8 @@ for (const kind of KINDS) {
     })
   })
 
-  describe(`${kind.name}: 2. ended transactions read as null`, () => {
-    it('getContext: an ended transaction\'s handles (root and segment) read as null', (t) => {
+  describe(`${kind.name}: docs/semantics.md §2, stale contexts (stale-1 … stale-5)`, () => {
+    it('stale-1: getContext: an ended transaction\'s handles (root and segment) read as null', (t) => {
       const { m, store, T } = setup(t)
       const segment = store.startSegment(T, 'child')
       assert.equal(typeof segment, 'number')
@@ -295,7 +299,7 @@ for (const kind of KINDS) {
       assert.equal(m.contextOf(object), null)
     })
 
-    it('bound functions see null once the transaction ended', (t) => {
+    it('stale-2: bound functions see null once the transaction ended', (t) => {
       const { m, store, T } = setup(t)
       const explicit = m.bindFunction(() => m.getContext(), T)
       const captured = m.runInContext(T, () => m.bindFunction(() => m.getContext()))
@@ -306,7 +310,7 @@ for (const kind of KINDS) {
       assert.equal(captured(), null)
     })
 
-    it('propagated callbacks see null once the transaction ended, though they were made in it', async (t) => {
+    it('stale-3: propagated callbacks see null once the transaction ended, though they were made in it', async (t) => {
       const { m, store, T, T2 } = setup(t)
       const seen = {}
       const done = deferred()
@@ -347,7 +351,7 @@ for (const kind of KINDS) {
       })
     })
 
-    it('a transaction started from a stale callback is a new one', async (t) => {
+    it('stale-4: a transaction started from a stale callback is a new one', async (t) => {
       const { m, store, start, T } = setup(t)
       const done = deferred()
       m.runInContext(T, () => setTimeout(() => {
@@ -368,7 +372,7 @@ for (const kind of KINDS) {
     })
 
     if (kind.key === 'legacy') {
-      it('legacy: an ended handle is not propagated into the hook table', async (t) => {
+      it('stale-5 (legacy): an ended handle is not propagated into the hook table', async (t) => {
         const { m, store, T } = setup(t)
         const added = deferred()
         const timersFrom = (ctxName) => {
@@ -391,7 +395,7 @@ for (const kind of KINDS) {
     }
   })
 
-  describe(`${kind.name}: 3. async propagation`, () => {
+  describe(`${kind.name}: docs/semantics.md §3, async propagation (A … P, K2, M2, top-await)`, () => {
     it(`A: Promise.resolve() made in T, .then attached from a contextless timer → ${expected('null', 'T')}`, async (t) => {
       const { m, T } = setup(t)
       let p
@@ -426,7 +430,7 @@ for (const kind of KINDS) {
     })
 
     if (kind.key === 'legacy') {
-      it('A-C (legacy): the parent fallback holds whichever order Node runs the promise hooks in', async (t) => {
+      it('fallback-order (legacy): the parent fallback of rows A-C holds whichever order Node runs the promise hooks in', async (t) => {
         const { m, T } = setup(t)
         // Enabling any async hook re-registers Node's own promise hook after
         // the manager's: the other order from the one after construction.
@@ -441,7 +445,7 @@ for (const kind of KINDS) {
         assert.deepEqual([await seenA.promise, await seenC.promise], [T, T])
       })
 
-      it('A-C (legacy): with promiseParentFallback off, a promise takes only the context current at .then()', async (t) => {
+      it('fallback-off (legacy): rows A-C with promiseParentFallback off, a promise takes only the context current at .then()', async (t) => {
         const { m, T } = setup(t, { legacy: { promiseParentFallback: false } })
         let a
         m.runInContext(T, () => { a = Promise.resolve() })
@@ -450,6 +454,27 @@ for (const kind of KINDS) {
         assert.equal(await seen.promise, null)
       })
     }
+
+    it(`top-await: after await runInContext(T1, async () => { await null }) at the top of a chain the caller is in ${expected('null', 'T1')}; the OpenTelemetry bridge ends at ROOT_CONTEXT`, async (t) => {
+      const { m, store, T: T1 } = setup(t)
+      const cm = new OtelContextManager({ manager: createManager(kind, t) })
+      t.after(() => cm.disable())
+      assert.equal(m.getContext(), null, 'the top of a chain: no context')
+      await m.runInContext(T1, async () => { await null })
+      const after = m.getContext()
+      assert.equal(after, expected(null, T1))
+      // An agent that joins the current transaction, or starts one when there
+      // is none: on the legacy manager the "second transaction" joins T1.
+      const second = after === null ? store.startTransaction('second') : store.startSegment(after, 'second')
+      t.after(() => { if (store.isActive(second)) store.endTransaction(second) })
+      assert.equal(store.transactionOf(second), expected(second, T1))
+
+      // The bridge stops the fallback at the promise with() returns.
+      const c1 = ROOT_CONTEXT.setValue(createContextKey('top-await'), 'T1')
+      assert.equal(cm.active(), ROOT_CONTEXT)
+      await cm.with(c1, async () => { await null })
+      assert.equal(cm.active(), ROOT_CONTEXT)
+    })
 
     it('D: promise made outside, .then attached inside T → T', async (t) => {
       const { m, T } = setup(t)
@@ -533,7 +558,7 @@ for (const kind of KINDS) {
       assert.deepEqual(await seen.promise, [T2, T])
     })
 
-    it('K and K2: setContext(T) at the top of a callback reaches a timer scheduled after it, never a sibling queued before', async (t) => {
+    it('K, K2: setContext(T) at the top of a callback reaches a timer scheduled after it, never a sibling queued before', async (t) => {
       const { m, T } = setup(t)
       const k = deferred()
       const sibling = deferred()
@@ -589,7 +614,7 @@ for (const kind of KINDS) {
       assert.equal(await request(), null)
     })
 
-    it('M (control): without a store the same request runs in T, the go-forward propagation M guards against', async (t) => {
+    it('M-control: without a store the same request runs in T, the go-forward propagation M guards against', async (t) => {
       const m = createManager(kind, t)
       const { request } = await requestContext(m, (listen) => m.runInContext('T', listen))
       assert.equal(await request(), 'T')
@@ -611,7 +636,7 @@ for (const kind of KINDS) {
       resource.emitDestroy()
     })
 
-    it('O (inverse): AsyncResource made with no context, runInAsyncScope called inside T → null', (t) => {
+    it('O-inverse: AsyncResource made with no context, runInAsyncScope called inside T → null', (t) => {
       const { m, T } = setup(t)
       const resource = new AsyncResource('RowO')
       const seen = m.runInContext(T, () => resource.runInAsyncScope(() => m.getContext()))
