@@ -1,7 +1,8 @@
 'use strict'
 
-// Model-based test: a plain-JS model of the store and a seeded PRNG drive
-// random operations over many interleaved transactions, with explicit times.
+// Model-based test: the plain-JS model of the store (helpers/store-model.js,
+// shared with store-property.test.js) and a seeded PRNG drive random
+// operations over many interleaved transactions, with explicit times.
 // Every answer of the store is compared with the model's, every finished
 // trace with the trace the model computes, and every 1000 operations
 // verify() must be empty and stats() must match the model.
@@ -9,14 +10,8 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { SegmentStore } = require('../..')
-const {
-  MAX_HANDLE,
-  xorshift32,
-  refCut,
-  normalize,
-  expectedTrace,
-  isHandleValue
-} = require('../helpers/store-util')
+const { MAX_HANDLE, xorshift32 } = require('../helpers/store-util')
+const { StoreModel, compareTrace } = require('../helpers/store-model')
 
 const NAMES = [
   'a', 'b', 'GET /users/:id', 'db.query', '', 'x"y', 'back\\slash', 'tab\tnl\n',
@@ -35,103 +30,6 @@ const KEYS = [
 const STRINGS = ['', 'v', 'value with "quotes"', 'ü'.repeat(20), '😀'.repeat(10), 'z\udfff', '\u0000\u001f']
 const NUMBERS = [0, -0, 1, -1, 0.5, 1e-7, 123456789, -2.25, Number.MAX_VALUE, Number.MIN_VALUE, 1e21]
 
-/** The store, as plain JS. */
-class Model {
-  constructor (opts) {
-    this.maxS = opts.maxSegmentsPerTransaction ?? 900
-    this.maxA = opts.maxAttributesPerSegment ?? 64
-    this.maxV = opts.maxAttributeValueLength ?? 255
-    this.recs = new Map() // handle -> { root, parent, index, name, start, end, attrs }
-    this.txns = new Map() // root -> { handles: [], dropped }
-    this.live = [] // live handles, for random picks
-    this.livePos = new Map()
-    this.stale = []
-    this.issued = new Set()
-    this.totalTransactions = 0
-    this.totalSegments = 0
-    this.dropped = 0
-  }
-
-  _add (h, rec) {
-    assert.ok(isHandleValue(h), `handle ${h} is an integer in 0..2^30-1`)
-    assert.ok(!this.issued.has(h), `handle ${h} was issued before`)
-    this.issued.add(h)
-    this.recs.set(h, rec)
-    this.livePos.set(h, this.live.length)
-    this.live.push(h)
-    this.totalSegments++
-  }
-
-  startTransaction (h, name, time) {
-    this._add(h, { root: h, parent: null, index: 0, name: refCut(name, this.maxV), start: time, end: NaN, attrs: new Map() })
-    this.txns.set(h, { handles: [h], dropped: 0 })
-    this.totalTransactions++
-  }
-
-  /** What startSegment should give: 'null', 'drop' or 'new'. */
-  startSegmentOutcome (parent) {
-    if (parent === null || !this.recs.has(parent)) return 'null'
-    const txn = this.txns.get(this.recs.get(parent).root)
-    return txn.handles.length >= this.maxS ? 'drop' : 'new'
-  }
-
-  drop (parent) {
-    this.txns.get(this.recs.get(parent).root).dropped++
-    this.dropped++
-  }
-
-  startSegment (h, parent, name, time) {
-    const p = this.recs.get(parent)
-    const txn = this.txns.get(p.root)
-    this._add(h, { root: p.root, parent, index: txn.handles.length, name: refCut(name, this.maxV), start: time, end: NaN, attrs: new Map() })
-    txn.handles.push(h)
-  }
-
-  endSegment (h, time) {
-    const r = this.recs.get(h)
-    if (r && Number.isNaN(r.end)) r.end = time < r.start ? r.start : time
-  }
-
-  setAttribute (h, key, value) {
-    const r = this.recs.get(h)
-    if (!r) return
-    key = refCut(key, this.maxV)
-    if (typeof value === 'string') value = refCut(value, this.maxV)
-    if (r.attrs.has(key) || r.attrs.size < this.maxA) r.attrs.set(key, value)
-  }
-
-  /** Ends the transaction of live handle h; returns the expected trace. */
-  endTransaction (h, time) {
-    const root = this.recs.get(h).root
-    const txn = this.txns.get(root)
-    const segs = txn.handles.map((x) => {
-      const r = this.recs.get(x)
-      return {
-        parent: r.parent === null ? null : this.recs.get(r.parent).index,
-        name: r.name,
-        start: r.start,
-        end: r.end,
-        attrs: r.attrs
-      }
-    })
-    const expected = expectedTrace(segs, time, txn.dropped)
-    for (const x of txn.handles) {
-      this.recs.delete(x)
-      const pos = this.livePos.get(x)
-      const last = this.live.pop()
-      if (last !== x) {
-        this.live[pos] = last
-        this.livePos.set(last, pos)
-      }
-      this.livePos.delete(x)
-      this.stale.push(x)
-    }
-    this.txns.delete(root)
-    if (this.stale.length > 20000) this.stale.splice(0, 10000)
-    return expected
-  }
-}
-
 function describeValue (v) {
   if (typeof v === 'string') return JSON.stringify(v.length > 30 ? v.slice(0, 30) + '…' : v)
   if (typeof v === 'symbol' || typeof v === 'bigint' || typeof v === 'function') return typeof v
@@ -143,14 +41,14 @@ function describeValue (v) {
 function run (seed, ops, opts) {
   const rng = xorshift32(seed)
   const s = new SegmentStore(opts)
-  const m = new Model(opts)
+  // Stale handles are picked by the PRNG: keep up to 20,000 of them.
+  const m = new StoreModel(opts, { staleLimit: 20000 })
   const seenIds = new Set()
   const log = []
   let now = 1000
   let traces = 0
   let drops = 0
   let grewTo = 1024
-  let hot = null // the newest transaction: a fifth of the picks go to it
   let maxLive = 0
 
   const time = () => {
@@ -163,7 +61,8 @@ function run (seed, ops, opts) {
   /** A handle: mostly live, else stale, forged or null. */
   const handle = () => {
     const r = rng.int(100)
-    if (r < 20 && m.txns.has(hot)) return rng.pick(m.txns.get(hot).handles) // fills one transaction up
+    // A fifth of the picks go to the newest transaction: it fills up.
+    if (r < 20 && m.txns.has(m.hot)) return rng.pick(m.txns.get(m.hot).handles)
     if (r < 72 && m.live.length) return rng.pick(m.live)
     if (r < 84 && m.stale.length) return rng.pick(m.stale)
     if (r < 94) {
@@ -184,19 +83,14 @@ function run (seed, ops, opts) {
     if (log.length > 40) log.splice(0, log.length - 30)
   }
 
-  const compareTrace = (got, expected, how, where) => {
-    const t = how === 'json' ? JSON.parse(got) : got
-    assert.deepEqual(normalize(t, seenIds), expected, `${where}: trace (${how})`)
-    traces++
-  }
-
   const endOne = (h, t, where) => {
     const how = rng.chance(0.5) ? 'json' : 'object'
     const got = how === 'json' ? s.endTransactionJSON(h, t) : s.endTransaction(h, t)
     if (m.recs.has(h)) {
       const expected = m.endTransaction(h, t)
       assert.notEqual(got, null, `${where}: ${how} end of a live transaction`)
-      compareTrace(got, expected, how, where)
+      compareTrace(got, expected, { how, seen: seenIds, where: `${where}: trace (${how})` })
+      traces++
     } else {
       assert.equal(got, null, `${where}: ${how} end of an inactive handle`)
     }
@@ -209,9 +103,7 @@ function run (seed, ops, opts) {
     assert.deepEqual(rest, {
       liveTransactions: m.txns.size,
       liveSegments: m.recs.size,
-      totalTransactions: m.totalTransactions,
-      totalSegments: m.totalSegments,
-      droppedSegments: m.dropped
+      ...m.totals
     }, `${where}: stats()`)
     assert.ok(capacity >= 1024 && Math.log2(capacity) % 1 === 0, `${where}: capacity ${capacity}`)
     assert.ok(capacity >= 2 * m.recs.size, `${where}: capacity ${capacity} holds ${m.recs.size} at load 1/2`)
@@ -237,9 +129,8 @@ function run (seed, ops, opts) {
         const t = now
         const h = s.startTransaction(name, t)
         note(`startTransaction(${describeValue(name)}, ${t}) -> ${h}`)
-        m.startTransaction(h, name, t)
+        m.startTransaction(h, name, t) // the newest transaction: m.hot
         assert.equal(s.isActive(h), true)
-        hot = h
       } else if (r < 36) {
         const parent = handle()
         const name = rng.pick(NAMES)

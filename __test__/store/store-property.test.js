@@ -4,10 +4,10 @@
 // (startTransaction, startSegment, bulk starts, endSegment, setAttribute,
 // endTransaction / endTransactionJSON, isActive, look-ups, early ids,
 // leakReport, stats, verify, clock ticks) over many interleaved transactions
-// run against a real SegmentStore and against the small plain-JS model below;
-// every answer is compared, every finished trace in full (names, parent
-// links, start, duration, exclusive, truncated, attributes in order, ids
-// handed out early). Times are explicit multiples of 0.5 ms, so every
+// run against a real SegmentStore and against the plain-JS model of
+// helpers/store-model.js (shared with store-model.test.js); every answer is
+// compared, every finished trace in full (names, parent links, start,
+// duration, exclusive, truncated, attributes in order, ids handed out early). Times are explicit multiples of 0.5 ms, so every
 // expected time is exact. A failure shrinks to a short command list.
 //
 // At least 100,000 store operations per run of this file; set
@@ -17,13 +17,11 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const fc = require('fast-check')
-const { performance } = require('node:perf_hooks')
 const { SegmentStore } = require('../..')
 const { fcParams, factor } = require('../helpers/long')
+const { MAX_HANDLE, HEX16, HEX32, refCut } = require('../helpers/store-util')
+const { StoreModel, compareTrace } = require('../helpers/store-model')
 
-const MAX_HANDLE = 2 ** 30 - 1
-const HEX16 = /^[0-9a-f]{16}$/
-const HEX32 = /^[0-9a-f]{32}$/
 const ZERO16 = '0'.repeat(16)
 const ZERO32 = '0'.repeat(32)
 
@@ -39,246 +37,9 @@ const STRINGS = ['', 'v', '"quoted"', 'ü'.repeat(12), '😀'.repeat(6), 'z\udff
 const NUMBERS = [0, -0, 1, -1, 0.5, 1e-7, 123456789, -2.25, Number.MAX_VALUE, Number.MIN_VALUE, 1e21, 2 ** 53]
 const WEIRD = ['1', {}, [], undefined, NaN, 1.5, -1, 2 ** 30, 2 ** 31, 2 ** 53, Infinity, -Infinity, true, 5n, Symbol('s'), () => 1, -0]
 
-// ---------------------------------------------------------------------------
-// The model: the store as plain JS, written from the README, not from
-// lib/store.js.
-
-/** The longest prefix of whole code points of `s` within `max` UTF-8 bytes (a lone surrogate is 3). */
-function cut (s, max) {
-  let bytes = 0
-  let end = 0
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)
-    const w = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4
-    if (bytes + w > max) break
-    bytes += w
-    end += ch.length
-  }
-  return s.slice(0, end)
-}
-
-/** Length of the union of intervals [a, b). */
-function union (spans) {
-  spans.sort((x, y) => x[0] - y[0])
-  let total = 0
-  let a = -Infinity
-  let b = -Infinity
-  for (const [x, y] of spans) {
-    if (x > b) {
-      if (b > a) total += b - a
-      a = x
-      b = y
-    } else if (y > b) {
-      b = y
-    }
-  }
-  if (b > a) total += b - a
-  return total
-}
-
-class Model {
-  constructor (opts) {
-    this.maxS = opts.maxSegmentsPerTransaction ?? 900
-    this.maxA = opts.maxAttributesPerSegment ?? 64
-    this.maxV = opts.maxAttributeValueLength ?? 255
-    this.now = 1000
-    this.recs = new Map() // handle -> { root, parent, order, name, start, end, attrs: Map, spanId }
-    this.txns = new Map() // root -> { handles: [], dropped, traceId }
-    this.live = [] // live handles, for picking
-    this.pos = new Map()
-    this.stale = []
-    this.issued = new Set()
-    this.hot = null // the newest transaction
-    this.totals = { totalTransactions: 0, totalSegments: 0, droppedSegments: 0 }
-  }
-
-  time (off) {
-    return Math.max(0, this.now + off / 2)
-  }
-
-  add (h, rec) {
-    assert.ok(Number.isInteger(h) && h >= 0 && h <= MAX_HANDLE, `handle ${h} is an integer in 0..2^30-1`)
-    assert.ok(!this.issued.has(h), `handle ${h} issued twice`)
-    this.issued.add(h)
-    this.recs.set(h, rec)
-    this.pos.set(h, this.live.length)
-    this.live.push(h)
-    this.totals.totalSegments++
-  }
-
-  startTransaction (h, name, t) {
-    this.add(h, { root: h, parent: null, name: cut(name, this.maxV), start: t, end: NaN, attrs: new Map(), spanId: undefined })
-    this.txns.set(h, { handles: [h], dropped: 0, traceId: undefined })
-    this.totals.totalTransactions++
-    this.hot = h
-  }
-
-  /** 'null' (inactive parent), 'drop' (at the limit) or 'new'. */
-  outcome (parent) {
-    const p = parent === null ? undefined : this.recs.get(parent)
-    if (p === undefined) return 'null'
-    const txn = this.txns.get(p.root)
-    if (txn.handles.length >= this.maxS) {
-      txn.dropped++
-      this.totals.droppedSegments++
-      return 'drop'
-    }
-    return 'new'
-  }
-
-  startSegment (h, parent, name, t) {
-    const root = this.recs.get(parent).root
-    this.add(h, { root, parent, name: cut(name, this.maxV), start: t, end: NaN, attrs: new Map(), spanId: undefined })
-    this.txns.get(root).handles.push(h)
-  }
-
-  endSegment (h, t) {
-    const r = h === null ? undefined : this.recs.get(h)
-    if (r !== undefined && Number.isNaN(r.end)) r.end = Math.max(t, r.start)
-  }
-
-  setAttribute (h, key, value) {
-    const r = h === null ? undefined : this.recs.get(h)
-    if (r === undefined) return
-    key = cut(key, this.maxV)
-    if (typeof value === 'string') value = cut(value, this.maxV)
-    if (r.attrs.has(key) || r.attrs.size < this.maxA) r.attrs.set(key, value)
-  }
-
-  /** Ends the live transaction of `h`; the expected trace, with handles in place of ids. */
-  endTransaction (h, endTime) {
-    const root = this.recs.get(h).root
-    const txn = this.txns.get(root)
-    const hs = txn.handles
-    const closed = new Map()
-    for (const x of hs) {
-      const r = this.recs.get(x)
-      const open = Number.isNaN(r.end)
-      closed.set(x, { start: r.start, end: open ? Math.max(endTime, r.start) : r.end, truncated: open && x !== root })
-    }
-    const children = new Map(hs.map((x) => [x, []]))
-    for (const x of hs) if (x !== root) children.get(this.recs.get(x).parent).push(x)
-    const order = hs.map((x, i) => [x, i]).slice(1)
-    order.sort((a, b) => (this.recs.get(a[0]).start - this.recs.get(b[0]).start) || (a[1] - b[1]))
-    const t0 = this.recs.get(root).start
-    const rows = [root, ...order.map((o) => o[0])].map((x) => {
-      const r = this.recs.get(x)
-      const c = closed.get(x)
-      const spans = []
-      for (const k of children.get(x)) {
-        const a = Math.max(closed.get(k).start, c.start)
-        const b = Math.min(closed.get(k).end, c.end)
-        if (b > a) spans.push([a, b])
-      }
-      const attributes = {}
-      for (const [k, v] of r.attrs) {
-        if (k === '__proto__') Object.defineProperty(attributes, k, { value: v, enumerable: true, writable: true, configurable: true })
-        else attributes[k] = v
-      }
-      return {
-        handle: x,
-        parent: r.parent,
-        name: r.name,
-        start: r.start - t0,
-        duration: c.end - c.start,
-        exclusive: Math.max(0, (c.end - c.start) - union(spans)),
-        attributes,
-        truncated: c.truncated,
-        spanId: r.spanId
-      }
-    })
-    const expected = {
-      traceId: txn.traceId,
-      name: this.recs.get(root).name,
-      startTime: performance.timeOrigin + t0,
-      duration: closed.get(root).end - t0,
-      segmentCount: hs.length,
-      droppedSegments: txn.dropped,
-      rows
-    }
-    for (const x of hs) {
-      this.recs.delete(x)
-      const at = this.pos.get(x)
-      const last = this.live.pop()
-      if (last !== x) {
-        this.live[at] = last
-        this.pos.set(last, at)
-      }
-      this.pos.delete(x)
-      this.stale.push(x)
-    }
-    if (this.stale.length > 4000) this.stale.splice(0, 2000)
-    this.txns.delete(root)
-    return expected
-  }
-
-  /** The expected leakReport, handles and ages. */
-  leaks (now, segMs, txnMs, limit) {
-    const found = []
-    for (const [h, r] of this.recs) {
-      const age = now - r.start
-      if (h === r.root ? age > txnMs : age > segMs && Number.isNaN(r.end)) found.push({ h, r, start: r.start })
-    }
-    found.sort((a, b) => (a.start - b.start) || (a.h - b.h))
-    const transactions = []
-    const segments = []
-    for (const { h, r } of found.slice(0, limit)) {
-      if (h === r.root) {
-        transactions.push({ handle: h, name: r.name, ageMs: now - r.start, segments: this.txns.get(h).handles.length })
-      } else {
-        segments.push({ handle: h, name: r.name, transaction: r.root, transactionName: this.recs.get(r.root).name, ageMs: now - r.start })
-      }
-    }
-    return { now, transactions, segments }
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Comparing a finished trace with the model's.
-
+// Ids of every trace and segment of one property run (compareTrace checks
+// each is new).
 let seenIds = new Set()
-
-function compareTrace (got, expected, how) {
-  const t = how === 'json' ? JSON.parse(got) : got
-  assert.equal(typeof t, 'object', `${how}: a trace`)
-  assert.deepEqual(Object.keys(t).sort(), ['droppedSegments', 'duration', 'name', 'segmentCount', 'segments', 'startTime', 'traceId'])
-  assert.match(t.traceId, HEX32)
-  assert.notEqual(t.traceId, ZERO32)
-  if (expected.traceId !== undefined) assert.equal(t.traceId, expected.traceId, `${how}: the trace id given by traceIdOf`)
-  assert.ok(!seenIds.has(t.traceId), `trace id ${t.traceId} repeated`)
-  seenIds.add(t.traceId)
-  const head = { name: t.name, startTime: t.startTime, duration: t.duration, segmentCount: t.segmentCount, droppedSegments: t.droppedSegments }
-  assert.deepEqual(head, {
-    name: expected.name,
-    startTime: expected.startTime,
-    duration: expected.duration,
-    segmentCount: expected.segmentCount,
-    droppedSegments: expected.droppedSegments
-  }, `${how}: trace header`)
-  assert.equal(t.segments.length, expected.rows.length, `${how}: segment rows`)
-  const idOf = new Map()
-  t.segments.forEach((s, k) => {
-    const row = expected.rows[k]
-    assert.deepEqual(Object.keys(s).sort(), ['attributes', 'duration', 'exclusive', 'id', 'name', 'parentId', 'start', 'truncated'])
-    assert.match(s.id, HEX16)
-    assert.notEqual(s.id, ZERO16)
-    if (row.spanId !== undefined) assert.equal(s.id, row.spanId, `${how}: row ${k} keeps the id spanIdOf gave`)
-    assert.ok(!seenIds.has(s.id), `segment id ${s.id} repeated`)
-    seenIds.add(s.id)
-    idOf.set(row.handle, s.id)
-  })
-  t.segments.forEach((s, k) => {
-    const row = expected.rows[k]
-    const where = `${how}: row ${k} (handle ${row.handle})`
-    assert.equal(s.parentId, row.parent === null ? null : idOf.get(row.parent), `${where}: parentId`)
-    assert.deepEqual(
-      [s.name, s.start, s.duration, s.exclusive, s.truncated],
-      [row.name, row.start, row.duration, row.exclusive, row.truncated],
-      `${where}: [name, start, duration, exclusive, truncated]`)
-    assert.equal(Object.getPrototypeOf(s.attributes), Object.prototype, `${where}: attributes is a plain object`)
-    assert.deepEqual(Object.entries(s.attributes), Object.entries(row.attributes), `${where}: attributes, in order`)
-  })
-}
 
 // ---------------------------------------------------------------------------
 // Commands. Handles are not known when a command is generated, so a command
@@ -344,7 +105,7 @@ function endOne (m, r, h, t, how) {
   if (h !== null && m.recs.has(h)) {
     const expected = m.endTransaction(h, t)
     assert.notEqual(got, null, `end (${how}) of live ${h}`)
-    compareTrace(got, expected, how)
+    compareTrace(got, expected, { how, seen: seenIds })
     r.traces++
   } else {
     assert.equal(got, null, `end (${how}) of inactive ${h}`)
@@ -371,7 +132,8 @@ const COMMANDS = [
   [10, cmd('startSegment', fc.tuple(refArb, nameArb, offArb), (m, r, [ref, name, off]) => {
     const parent = resolve(ref, m, r)
     const t = m.time(off)
-    const outcome = m.outcome(parent)
+    const outcome = m.startSegmentOutcome(parent)
+    if (outcome === 'drop') m.drop(parent)
     ops++
     const h = r.store.startSegment(parent, name, t)
     if (outcome === 'new') {
@@ -387,7 +149,8 @@ const COMMANDS = [
     const first = parent
     for (let k = 0; k < n; k++) {
       const t = m.time(off + (k % 7) - 3)
-      const outcome = m.outcome(parent)
+      const outcome = m.startSegmentOutcome(parent)
+      if (outcome === 'drop') m.drop(parent)
       ops++
       const h = r.store.startSegment(parent, name, t)
       if (outcome === 'new') {
@@ -413,7 +176,7 @@ const COMMANDS = [
   )), (m, r, [ref, k, value]) => {
     const h = resolve(ref, m, r)
     ops++
-    if (cut(KEYS[k], m.maxV) === '') {
+    if (refCut(KEYS[k], m.maxV) === '') {
       // A key that is empty once cut is refused, whatever the handle.
       assert.throws(() => r.store.setAttribute(h, KEYS[k], value), RangeError)
       return `${h}: key cut to ''`
@@ -490,7 +253,7 @@ function runOne (opts, cmds, stats) {
   let model
   seenIds = new Set()
   fc.modelRun(() => {
-    model = new Model(opts)
+    model = new StoreModel(opts) // keeps up to 4000 stale handles
     return { model, real }
   }, cmds)
   let json = false
