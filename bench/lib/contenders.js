@@ -20,27 +20,18 @@
 const { AsyncLocalStorage } = require('node:async_hooks')
 const path = require('node:path')
 const fs = require('node:fs')
+const semver = require('semver')
 
 const ReflectApply = Reflect.apply
 const root = path.join(__dirname, '..', '..')
 
-/** Does `version` (x.y.z) satisfy an engines range like "^18.19.0 || >=20.6.0"? */
+/**
+ * Does Node `version` ("v22.1.0" or "22.1.0") satisfy an engines range
+ * ("^18.19.0 || >=20.6.0", ">=14", "*")? semver's answer; prereleases count
+ * as their release, as npm does for engines.
+ */
 function satisfies (version, range) {
-  const v = version.replace(/^v/, '').split('.').map(Number)
-  const cmp = (a, b) => (a[0] - b[0]) || (a[1] - b[1]) || (a[2] - b[2])
-  return range.split('||').some((part) => part.trim().split(/\s+/).every((c) => {
-    const m = /^(>=|\^|>|<=|<|=)?(\d+)\.(\d+)\.(\d+)$/.exec(c)
-    if (!m) return false
-    const w = [Number(m[2]), Number(m[3]), Number(m[4])]
-    switch (m[1]) {
-      case '>=': return cmp(v, w) >= 0
-      case '>': return cmp(v, w) > 0
-      case '<=': return cmp(v, w) <= 0
-      case '<': return cmp(v, w) < 0
-      case '^': return v[0] === w[0] && cmp(v, w) >= 0
-      default: return cmp(v, w) === 0
-    }
-  }))
+  return semver.satisfies(version, range, { includePrerelease: true })
 }
 
 function pkgInfo (name) {
@@ -160,6 +151,10 @@ function otel (line) {
 function newRelic () {
   const label = 'New Relic AsyncLocalContextManager'
   let Manager, Context, version
+  // Loading the agent's modules starts its logger, which would otherwise
+  // write newrelic_agent.log into the working directory.
+  process.env.NEW_RELIC_LOG_ENABLED ??= 'false'
+  process.env.NEW_RELIC_NO_CONFIG_FILE ??= 'true'
   try {
     Manager = require('newrelic/lib/context-manager/async-local-context-manager.js')
     Context = require('newrelic/lib/context-manager/context.js')
