@@ -175,8 +175,9 @@ async function run ({ quick, only, log = () => {} }) {
 }
 
 if (!childMain(measure) && require.main === module) {
-  const at = process.argv.indexOf('--only')
-  run({ quick: process.argv.includes('--quick'), only: at > 0 ? process.argv[at + 1].split(',') : undefined, log: (m) => console.error(m) })
+  const { parseOptions, list, QUICK } = require('./lib/args')
+  const opts = parseOptions({ ...QUICK, only: { type: 'string' } })
+  run({ quick: opts.quick, only: list(opts.only), log: (m) => console.error(m) })
     .then((r) => console.log(JSON.stringify(r, null, 2)))
 }
 

@@ -182,7 +182,8 @@ async function run ({ quick, log = () => {} }) {
 }
 
 if (!childMain(measure) && require.main === module) {
-  run({ quick: process.argv.includes('--quick'), log: (m) => console.error(m) })
+  const { parseOptions, QUICK } = require('./lib/args')
+  run({ quick: parseOptions(QUICK).quick, log: (m) => console.error(m) })
     .then((r) => console.log(JSON.stringify(r, null, 2)))
 }
 

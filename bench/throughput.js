@@ -286,11 +286,12 @@ async function run ({ quick, log = () => {} }) {
   return { connections: CONNECTIONS, secondsPerConfig: duration * rounds, rounds, configs: CONFIGS, table }
 }
 
-const at = process.argv.indexOf('--serve')
-if (at >= 0) {
-  serve(process.argv[at + 1])
+const { parseOptions, QUICK } = require('./lib/args')
+const cli = require.main === module ? parseOptions({ ...QUICK, serve: { type: 'string' } }) : {}
+if (cli.serve !== undefined) {
+  serve(cli.serve)
 } else if (require.main === module) {
-  run({ quick: process.argv.includes('--quick'), log: (m) => console.error(m) })
+  run({ quick: cli.quick, log: (m) => console.error(m) })
     .then((r) => console.log(JSON.stringify(r, null, 2)))
 }
 

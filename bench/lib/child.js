@@ -6,6 +6,7 @@
 // result over IPC, then exits.
 
 const { fork } = require('node:child_process')
+const { parseOptions } = require('./args')
 
 /**
  * Forks `file` with `--child <json>` on the same Node binary and resolves
@@ -48,9 +49,9 @@ function runChild (file, args, { execArgv = [], timeoutMs = 300000 } = {}) {
  * result (or error) to the parent. Returns true when this process is a child.
  */
 function childMain (main) {
-  const at = process.argv.indexOf('--child')
-  if (at < 0) return false
-  const args = JSON.parse(process.argv[at + 1] || '{}')
+  const { child } = parseOptions({ child: { type: 'string' } }, { strict: false })
+  if (typeof child !== 'string') return false
+  const args = JSON.parse(child || '{}')
   Promise.resolve()
     .then(() => main(args))
     .then((value) => {
