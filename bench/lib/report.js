@@ -58,15 +58,17 @@ function propagationNotes (section) {
 
 function propagationTable (section) {
   const header = ['contender', ...section.ops.map((o) => o.label)]
-  const rows = section.rows.map((row) => row.available === false ? unavailableRow(row, section.ops.length) : [
-    row.label,
-    ...section.ops.map((op) => {
-      const c = op.cells[row.id]
-      let s = cell(c, { floorId: op.floor, id: row.id })
-      if (c && c.propagates === false) s += ' ✗ not propagated'
-      return s
-    })
-  ])
+  const rows = section.rows.map((row) => row.available === false
+    ? unavailableRow(row, section.ops.length)
+    : [
+        row.label,
+        ...section.ops.map((op) => {
+          const c = op.cells[row.id]
+          let s = cell(c, { floorId: op.floor, id: row.id })
+          if (c && c.propagates === false) s += ' ✗ not propagated'
+          return s
+        })
+      ])
   return table(header, rows)
 }
 
@@ -125,8 +127,8 @@ function targetsTable (targets) {
   ]))
 }
 
-/** The markdown for one Node version's run. */
-function renderRun (r) {
+/** The markdown for one Node version's run (`peers: false` leaves that section out). */
+function renderRun (r, { peers = true } = {}) {
   const s = r.sections
   const out = []
   out.push(`## Node ${r.node}${r.quick ? ' (--quick)' : ''}`)
@@ -195,7 +197,127 @@ function renderRun (r) {
     out.push(...throughputTable(t))
     out.push('')
   }
+  if (s.peers && peers) {
+    out.push('### 6. Peers: cost per span')
+    out.push('')
+    out.push(...peersTables(s.peers))
+    out.push('')
+  }
   return out
 }
 
-module.exports = { renderRun, targetsTable, contextOpsTable, propagationTable, segmentsTable, memoryTable, throughputTable, table }
+/** "12.3 µs (11.9–12.8 µs)" for a stat of ns. */
+function nsStat (st) {
+  if (!st) return '—'
+  return `${fmtNs(st.median)} (${fmtRange(st.p25, st.p75)})`
+}
+
+function bytesStat (st, { range = true } = {}) {
+  if (!st) return '—'
+  return range && st.n > 1 ? `${fmtBytes(st.median)} (${fmtBytes(st.p25)} – ${fmtBytes(st.p75)})` : fmtBytes(st.median)
+}
+
+function pct (st) {
+  if (!st || !Number.isFinite(st.median)) return '—'
+  return `${(st.median * 100).toFixed(1)} %`
+}
+
+function peerStatus (r) {
+  if (r.status === 'unavailable') return `*not available: ${r.reason}*`
+  if (r.status === 'failed') return `**FAILED**: ${r.reason}`
+  return null
+}
+
+function wireCell (r) {
+  if (r.baseline || r.floor) return '—'
+  const c = r.wireCheck
+  if (r.wireProblems) return `**${r.wireProblems} run(s) short**: ${fmtInt(c.got)} of ${fmtInt(c.made)} ${c.what}`
+  const perSpan = r.cpu && r.cpu.wireBytesPerSpan ? `${fmtBytes(r.cpu.wireBytesPerSpan.median)} / span` : 'not encoded'
+  return `${perSpan}; all arrived`
+}
+
+/** The peers section of one Node version: the table, the ratios, the notes. */
+function peersTables (p) {
+  const out = []
+  const m = p.mode
+  const load = p.loadAverage ? ` 1-minute load average ${p.loadAverage.start[0].toFixed(2)} at the start, ${p.loadAverage.end[0].toFixed(2)} at the end, ${p.cpus} cores.` : ''
+  out.push(`${m.cpu.concurrency} transactions in flight, ${p.workload.spanCounts.join(' or ')} child spans each (alternately) nested up to 3 deep, 3 attributes a span, hops across \`await\`, \`setImmediate\` and \`setTimeout(0)\`, every transaction finished to the tracer's wire form. Each process: ${fmtInt(m.cpu.warmup)} transactions of warm-up, then ${fmtInt(m.cpu.transactions)} measured (CPU time of the load and the final flush, every thread); then ${fmtInt(m.open.transactions)} transactions held open with all their spans started; then a burst of ${fmtInt(m.burst.transactions)} transactions of ${m.burst.spans} spans opened, ended and flushed. Heap + external after forced GCs. ${m.rounds} rounds, a fresh process per contender and round, order rotated between rounds; **net** = contender − untraced of the same round, median over rounds (p25–p75). Per span figures count the transaction's root as a span. ${p.date}, ${p.quick ? 'quick' : 'full'} run, ${p.wallSeconds.toFixed(0)} s.${load}`)
+  out.push('')
+  const header = ['contender', 'span tree', 'net CPU / span', 'CPU / span', 'net heap + ext / open span', 'burst: net peak / txn', 'burst: net retained / txn', 'retained of peak', 'wire']
+  const rows = p.rows.map((r) => {
+    const bad = peerStatus(r)
+    if (bad) return [r.label, bad, '—', '—', '—', '—', '—', '—', '—']
+    const tree = r.verify && r.verify.ok ? `same (${r.verify.traces} traces, ${r.verify.spans} spans)` : (r.verify && r.verify.tree) || '—'
+    return [
+      r.ours ? `**${r.label}**` : r.label,
+      tree,
+      r.baseline ? '(baseline)' : `**${nsStat(r.cpu.netPerSpanNs)}**`,
+      nsStat(r.cpu.grossPerSpanNs),
+      r.baseline ? `(${bytesStat(r.open.grossPerSpan, { range: false })} gross)` : bytesStat(r.open.netPerSpan),
+      r.baseline ? `(${bytesStat(r.burst.grossPeakPerTransaction, { range: false })} gross)` : bytesStat(r.burst.netPeakPerTransaction),
+      r.baseline ? `(${bytesStat(r.burst.grossRetainedPerTransaction, { range: false })} gross)` : bytesStat(r.burst.netRetainedPerTransaction),
+      r.baseline ? '—' : pct(r.burst.retainedOfPeak),
+      wireCell(r)
+    ]
+  })
+  out.push(...table(header, rows))
+  out.push('')
+  for (const [id, q] of Object.entries(p.ratios || {})) {
+    const label = p.rows.find((r) => r.id === id).label
+    const peer = (pid) => (pid ? p.rows.find((r) => r.id === pid).label : 'none')
+    const mine = p.rows.find((r) => r.id === id)
+    const ret = (r) => fmtBytes(r.burst.netRetainedPerTransaction.median)
+    const peersRet = p.rows.filter((r) => r.status === 'ok' && !r.ours && !r.floor && !r.baseline && r.burst && r.burst.netRetainedPerTransaction)
+      .sort((a, b) => a.burst.netRetainedPerTransaction.median - b.burst.netRetainedPerTransaction.median)
+    const range = peersRet.length ? `the peers ${ret(peersRet[0])} (${peersRet[0].id}) to ${ret(peersRet[peersRet.length - 1])} (${peersRet[peersRet.length - 1].id})` : 'no peer measured'
+    out.push(`- ${label}: net CPU per span **${fmtRatio(q.cpuOverFloor)} the floor**, **${fmtRatio(q.cpuOverBestPeer)} the best peer** (${peer(q.cpuBestPeer)}); heap per open span ${fmtRatio(q.openOverFloor)} the floor, ${fmtRatio(q.openOverBestPeer)} the best peer (${peer(q.openBestPeer)}); retained after the burst ${ret(mine)} a transaction (${range})${mine.storeCapacityAfter ? `, the store's table having grown to ${fmtInt(mine.storeCapacityAfter)} slots` : ''}.`)
+  }
+  const infos = p.rows.filter((r) => r.info && Object.keys(r.info).length)
+  if (infos.length) out.push(`- Loaded: ${infos.map((r) => `${r.id}: ${Object.entries(r.info).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ')}.`)
+  for (const r of p.rows) {
+    if (r.status === 'unavailable') out.push(`- ${r.label}: not available on this Node (${r.reason}).`)
+    if (r.status === 'failed') out.push(`- ${r.label}: **failed** (${r.reason}); not compared.`)
+  }
+  return out
+}
+
+/** Medians of several Node versions' peers runs side by side. */
+function peersSummary (list) {
+  const ids = []
+  for (const p of list) for (const r of p.rows) if (!ids.includes(r.id)) ids.push(r.id)
+  const cellOf = (p, id, f) => {
+    const r = p.rows.find((x) => x.id === id)
+    if (!r) return '—'
+    if (r.status !== 'ok') return r.status === 'failed' ? '**failed**' : '*n/a*'
+    return f(r)
+  }
+  const out = []
+  const nodes = list.map((p) => `Node ${p.node}${p.quick ? ' (quick)' : ''}`)
+  const block = (title, f) => {
+    out.push(`**${title}**`, '')
+    const rows = ids.map((id) => {
+      const r = list.map((p) => p.rows.find((x) => x.id === id)).find(Boolean)
+      return [r.ours ? `**${r.label}**` : r.label, ...list.map((p) => cellOf(p, id, f))]
+    })
+    out.push(...table(['contender', ...nodes], rows), '')
+  }
+  block('Net CPU per span (median of rounds)', (r) => (r.baseline ? `(${fmtNs(r.cpu.grossPerSpanNs.median)} gross)` : fmtNs(r.cpu.netPerSpanNs.median)))
+  block('Net heap + external per open span', (r) => (r.baseline ? `(${fmtBytes(r.open.grossPerSpan.median)} gross)` : fmtBytes(r.open.netPerSpan.median)))
+  block('After the burst (1,000 transactions of 50 spans, ended, GC): net retained per transaction (of the peak)', (r) => (r.baseline ? `(${fmtBytes(r.burst.grossRetainedPerTransaction.median)} gross)` : `${fmtBytes(r.burst.netRetainedPerTransaction.median)} (${pct(r.burst.retainedOfPeak)})`))
+  const ratioRows = []
+  const ourIds = [...new Set(list.flatMap((p) => Object.keys(p.ratios || {})))]
+  for (const id of ourIds) {
+    const label = list.map((p) => p.rows.find((r) => r.id === id)).find(Boolean).label
+    const name = (p, pid) => (pid ? p.rows.find((r) => r.id === pid).id : 'none')
+    ratioRows.push([`${label}: net CPU ÷ floor`, ...list.map((p) => fmtRatio(p.ratios[id] && p.ratios[id].cpuOverFloor))])
+    ratioRows.push([`${label}: net CPU ÷ best peer`, ...list.map((p) => (p.ratios[id] ? `${fmtRatio(p.ratios[id].cpuOverBestPeer)} (${name(p, p.ratios[id].cpuBestPeer)})` : '—'))])
+    ratioRows.push([`${label}: heap per open span ÷ best peer`, ...list.map((p) => (p.ratios[id] ? `${fmtRatio(p.ratios[id].openOverBestPeer)} (${name(p, p.ratios[id].openBestPeer)})` : '—'))])
+  }
+  if (ratioRows.length) {
+    out.push('**Ratios**', '')
+    out.push(...table(['', ...nodes], ratioRows), '')
+  }
+  return out
+}
+
+module.exports = { peersTables, peersSummary, renderRun, targetsTable, contextOpsTable, propagationTable, segmentsTable, memoryTable, throughputTable, table }
