@@ -1,5 +1,9 @@
 'use strict'
 
+// AsyncLocalContextManager, the context manager on Node's AsyncLocalStorage,
+// and isFrameBased(). The API is documented in managers.d.ts; the comments
+// here are implementation notes.
+
 const { AsyncLocalStorage, AsyncResource } = require('node:async_hooks')
 const { ContextManagerBase } = require('./base-manager')
 const diag = require('./diagnostics')
@@ -13,10 +17,9 @@ function callBare (fn) {
 }
 
 /**
- * Context manager on Node's `AsyncLocalStorage`: one storage per manager
- * instance, propagation is Node's own. A continuation takes its context from
- * where it was registered (`.then()`, `setTimeout()`, …), never from the
- * promise it chains from (nodejs/help#3041).
+ * One `AsyncLocalStorage` per manager instance; propagation is Node's own
+ * (hence continuations follow registration, not the promise chain:
+ * nodejs/help#3041).
  *
  * On Node 20 `AsyncLocalStorage` lives on async_hooks (a cheap `run`, an extra
  * cost per `await`); on Node 24 it lives on AsyncContextFrame (free
@@ -24,7 +27,7 @@ function callBare (fn) {
  * choice on both; see `bindFunction` and `isFrameBased`.
  */
 class AsyncLocalContextManager extends ContextManagerBase {
-  /** Options as in managers.d.ts; `options.legacy` is the legacy manager's and is ignored here. */
+  /** `options.legacy` is the legacy manager's: not read here. */
   constructor (options) {
     super(options)
     this._als = new AsyncLocalStorage()
@@ -32,23 +35,15 @@ class AsyncLocalContextManager extends ContextManagerBase {
     this._disables = 0 // disable() calls, see _enter
   }
 
-  /**
-   * The current context, or null. A handle of an ended transaction (a number
-   * the store does not report as active) reads as null.
-   */
+  /** The stored value, through the liveness check. */
   getContext () {
     const ctx = this._als.getStore()
     return ctx === undefined ? null : this._live(ctx)
   }
 
   /**
-   * Make `ctx` current for the rest of the current synchronous execution and
-   * everything it schedules (`AsyncLocalStorage#enterWith`).
-   *
-   * Hazard: called inside an async function before its first `await`, the
-   * context leaks into the caller's frame, and on Node 24 each call allocates
-   * a frame. Prefer `runInContext`; nothing in this package uses it internally.
-   * @param {*} ctx any value; `undefined` reads back as null
+   * `enterWith`, counted in `_sets` (see `_runIn`). Nothing in this package
+   * calls it internally.
    */
   setContext (ctx) {
     if (this._diag !== null) this._diag.record(diag.SET, ctx)
@@ -56,20 +51,22 @@ class AsyncLocalContextManager extends ContextManagerBase {
     this._als.enterWith(ctx)
   }
 
-  /** `AsyncLocalStorage` needs no switching on: a no-op, kept for symmetry. */
+  /** A no-op, kept for symmetry: the storage switches itself on at the next run. */
   enable () {
     return this
   }
 
-  /**
-   * `AsyncLocalStorage#disable()`: the context reads as null until the next
-   * `runInContext`/`setContext`/bound call, which enables the storage again.
-   * On Node 24 Node clears only the current frame.
-   */
+  /** `als.disable()`, counted in `_disables` (see `_runIn`). */
   disable () {
     this._disables++
     this._als.disable()
     return this
+  }
+
+  /** @private sets the stored value, with no event (storage scopes) */
+  _set (ctx) {
+    this._sets++
+    this._als.enterWith(ctx)
   }
 
   /** @private the stored value (diagnostics) */
@@ -123,15 +120,12 @@ class AsyncLocalContextManager extends ContextManagerBase {
 let frameBased
 
 /**
- * Whether `AsyncLocalStorage` is built on AsyncContextFrame (Node 24's
- * default) rather than on async_hooks (Node 20), found by behaviour once per
- * process, not from the version number: async_hooks-based storage copies each
+ * Found by behaviour once per process: async_hooks-based storage copies each
  * store's value onto every async resource created while it is set;
  * frame-based storage keeps the values in a frame and writes none onto the
  * resource. The probe only touches its own storage (disabled afterwards) and
  * its own two resources. Nothing in the managers branches on it (the same code
  * is the right one on both); tests and diagnostics use it.
- * @returns {boolean}
  */
 function isFrameBased () {
   if (frameBased === undefined) {

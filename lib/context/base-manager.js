@@ -8,7 +8,8 @@
 // A subclass supplies `getContext()`, `setContext(ctx)`, `enable()`,
 // `disable()`, `_enter(ctx, fn, thisArg, args)` (call `fn` with `ctx`
 // current and the previous context back afterwards, also on a throw),
-// `_stored()` (the value it holds now, for `restore` events) and
+// `_stored()` (the value it holds now, for `restore` events), `_set(ctx)`
+// (make the raw value current, with no event: for scopes) and
 // `_seesPropagation()` (whether it can report propagation).
 
 const v = require('../validate')
@@ -31,11 +32,8 @@ function livenessOf (store, isActive) {
 }
 
 /**
- * An `AsyncLocalStorage`-shaped face of a manager, for code that expects
- * one: `diagnostics_channel`'s `bindStore` and `TracingChannel`, and agents
- * written against `AsyncLocalStorage`. Every call goes through the manager,
- * so its semantics (stale contexts, restore on throw, propagation) and its
- * observers apply.
+ * `manager.storage`: made lazily, once per manager. Each method is one call
+ * of the manager's, so nothing here has semantics of its own.
  */
 class ContextStorage {
   constructor (manager) {
@@ -62,6 +60,44 @@ class ContextStorage {
   disable () {
     this._manager.disable()
   }
+
+  /**
+   * Makes `store` current until the returned scope is disposed, which puts
+   * the previous context back (once). Node 26's diagnostics_channel
+   * `runStores` uses this instead of `run`. Observers see `run` and
+   * `restore`, as for a run.
+   */
+  withScope (store) {
+    return new ContextScope(this._manager, store)
+  }
+}
+
+/** The disposable of `ContextStorage#withScope`. */
+class ContextScope {
+  constructor (manager, store) {
+    this._manager = manager
+    this._previous = manager._stored()
+    this._disposed = false
+    if (manager._diag !== null) manager._diag.record(diag.RUN, store)
+    manager._set(store)
+  }
+
+  dispose () {
+    if (this._disposed) return
+    this._disposed = true
+    const manager = this._manager
+    const previous = this._previous
+    this._previous = undefined // keep nothing alive after disposal
+    manager._set(previous)
+    if (manager._diag !== null) manager._diag.record(diag.RESTORE, manager._stored())
+  }
+}
+if (typeof Symbol.dispose === 'symbol') {
+  Object.defineProperty(ContextScope.prototype, Symbol.dispose, {
+    value: ContextScope.prototype.dispose,
+    writable: true,
+    configurable: true
+  })
 }
 
 /**

@@ -1,5 +1,10 @@
 'use strict'
 
+// LegacyContextManager, the context manager on a slot of its own carried by
+// async_hooks, and the process's one hook that all legacy managers share.
+// The API is documented in managers.d.ts; the comments here are
+// implementation notes.
+
 const { createHook } = require('node:async_hooks')
 const { promiseHooks } = require('node:v8')
 const { ContextManagerBase } = require('./base-manager')
@@ -84,18 +89,16 @@ function attachedManagers () {
 }
 
 /**
- * Context manager with a plain slot owned by the instance, carried across
- * async boundaries by the process's shared hook (see above).
+ * A plain slot owned by the instance (`_current`), carried across async
+ * boundaries by the process's shared hook (see above).
  *
  * - init: the current context (when not null, and live) is recorded for the
  *   new async id; before: it becomes current (null for an id with none, so a
  *   `setContext` in one callback never leaks into an unrelated one); after:
  *   the previous context is restored.
- * - Promise parent fallback: a promise created with no current context takes
- *   the context of the promise it chains from, so `p.then(cb)` attached from
- *   a contextless timer runs `cb` in the context `p` was made in. Each
- *   promise's context is kept in a WeakMap keyed by the promise itself, and
- *   the link to the parent comes from `v8.promiseHooks.onInit(promise, parent)`.
+ * - Promise parent fallback: each promise's context is kept in a WeakMap
+ *   keyed by the promise itself, and the link to the parent comes from
+ *   `v8.promiseHooks.onInit(promise, parent)`.
  * - The hook table (async id → context, see `hookTableSize`) only holds what
  *   a callback still has to run in: entries leave on `destroy` (timers,
  *   immediates, ticks, handles) and, for promises, on `promiseResolve`. No GC
@@ -105,7 +108,7 @@ function attachedManagers () {
  * runInContext/bindFunction synchronously.
  */
 class LegacyContextManager extends ContextManagerBase {
-  /** Attaches to the shared hook at once (see `enable`); options as in managers.d.ts. */
+  /** Ends with enable(): attached from construction. */
   constructor (options) {
     super(options) // checks options, options.store and options.isActive
     const { asyncHooks, promiseParentFallback } = checkLegacyOptions(options?.legacy, 'options.legacy')
@@ -123,22 +126,17 @@ class LegacyContextManager extends ContextManagerBase {
     this.enable()
   }
 
-  /** Entries in the hook table (async id → context): for tests and diagnostics. */
+  /** Both maps of the hook table. */
   get hookTableSize () {
     return this._resources.size + this._promises.size
   }
 
-  /** The current context, or null; a handle of an ended transaction reads as null. */
+  /** The slot, through the liveness check. */
   getContext () {
     return this._live(this._current)
   }
 
-  /**
-   * Make `ctx` current until the end of the current callback (the hook
-   * restores the previous context after it) and for everything scheduled
-   * meanwhile. Prefer `runInContext`.
-   * @param {*} ctx any value; `undefined` reads back as null
-   */
+  /** The slot only: the hook's `after` puts back the previous context at the end of the callback. */
   setContext (ctx) {
     if (this._diag !== null) this._diag.record(diag.SET, ctx)
     this._current = ctx === undefined ? null : ctx
@@ -170,6 +168,11 @@ class LegacyContextManager extends ContextManagerBase {
       detach(this)
     }
     return this
+  }
+
+  /** @private sets the slot, with no event (storage scopes) */
+  _set (ctx) {
+    this._current = ctx === undefined ? null : ctx
   }
 
   /** @private the stored value (diagnostics) */
