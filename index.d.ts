@@ -1,6 +1,7 @@
 // Types of segment-context: every export of index.js. Each module's types,
 // and the documentation of its API, live beside it in lib/ and are
-// re-exported here.
+// re-exported here; __test__/types/declarations.test.js checks these lists
+// against index.js and the lib declarations.
 
 export {
   SegmentHandle,
@@ -13,7 +14,28 @@ export {
   LeakReport,
   SegmentStore
 } from './lib/store/segment-store'
-export * from './lib/context/managers'
+export {
+  ActiveHandleStore,
+  LegacyOptions,
+  ContextManagerOptions,
+  ContextManagerConfig,
+  DiagnosticsOptions,
+  ContextTransition,
+  DiagnosticEvent,
+  DiagnosticsDump,
+  EmitterLike,
+  ContextSwitchListener,
+  ContextScope,
+  ContextManager,
+  AsyncLocalContextManager,
+  LegacyContextManager,
+  ENV_FLAG,
+  createContextManager,
+  isFrameBased
+} from './lib/context/managers'
+// Types only: the package does not export these classes at run time (the
+// base class is internal; the storage face is made by each manager).
+export type { ContextManagerBase, ContextStorage } from './lib/context/managers'
 export * from './lib/api/context-api'
 export * from './lib/api/otel-bridge'
 

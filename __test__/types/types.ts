@@ -109,3 +109,58 @@ const firstEvent: DiagnosticEvent | undefined = dump.events[0]
 const dropped: number = dump.dropped
 manager.disableDiagnostics()
 void [firstEvent, dropped]
+
+// ---- the storage face, switch observers, liveness hooks, the env override
+import { channel } from 'node:diagnostics_channel'
+import type { ContextStorage, ContextTransition, ContextManagerBase, ContextSwitchListener } from '../..'
+
+interface AgentContext { transaction: string; segment: string }
+const objects = new AsyncLocalContextManager({ isActive: (ctx: AgentContext) => ctx.transaction !== '' })
+const objectCtx: AgentContext | null = objects.getContext()
+const storage: ContextStorage<AgentContext> = objects.storage
+const inStore: AgentContext | undefined = storage.getStore()
+const ran: number = storage.run({ transaction: 't', segment: 's' }, (a: number, b: number) => a + b, 1, 2)
+const exited: string = storage.exit((s: string) => s, 'x')
+storage.enterWith(null)
+storage.disable()
+channel('example:query').bindStore(storage, (message) => ({ transaction: String(message), segment: 'query' }))
+// @ts-expect-error run passes its arguments on: they must fit fn
+storage.run(null, (a: number) => a, 'not a number')
+// @ts-expect-error storage is read-only
+objects.storage = storage
+// @ts-expect-error the storage face is made by its manager
+new (storage.constructor as typeof ContextStorage)()
+
+const heard: Array<[ContextTransition, AgentContext | null]> = []
+const listener: ContextSwitchListener<AgentContext> = (type, ctx) => { heard.push([type, ctx]) }
+const unsubscribe: () => void = objects.onContextSwitch(listener)
+unsubscribe()
+// @ts-expect-error a listener takes a transition and a context
+objects.onContextSwitch((type: number) => type)
+const asBase: ContextManagerBase<AgentContext> = objects
+// @ts-expect-error isActive takes a context of the manager's type
+new AsyncLocalContextManager<AgentContext>({ isActive: (ctx: number) => ctx > 0 })
+// @ts-expect-error unknown constructor option
+new LegacyContextManager({ stor: store })
+
+const fromConfig = createContextManager<AgentContext>({
+  feature_flag: { new_async_context: false, some_agent_flag: 'anything' },
+  allowEnvOverride: true,
+  isActive: (ctx) => ctx.segment !== '',
+  legacy: { promiseParentFallback: false },
+  agent_setting: 42
+})
+const fromConfigCtx: AgentContext | null = fromConfig.getContext()
+// @ts-expect-error allowEnvOverride is a boolean
+createContextManager({ allowEnvOverride: 'yes' })
+// @ts-expect-error unknown legacy option
+createContextManager({ legacy: { asyncHook: true } })
+
+void [objectCtx, inStore, ran, exited, asBase, fromConfigCtx]
+
+// ---- storage scopes (Node 26's runStores)
+import type { ContextScope } from '../..'
+const scope: ContextScope = objects.storage.withScope({ transaction: 't', segment: 's' })
+scope.dispose()
+// @ts-expect-error a scope holds a context of the manager's type
+objects.storage.withScope(42)

@@ -1,12 +1,22 @@
 /**
- * Context managers: which transaction/segment is running now, across
- * callbacks, timers, promises and await.
+ * Types of lib/context/: the context managers, which say which
+ * transaction/segment is running now, across callbacks, timers, promises and
+ * await. This is the one home of the managers' API documentation (the JS
+ * files carry implementation notes only); the behaviour contract is
+ * docs/semantics.md.
+ *
+ * The shared API is declared once, on {@link ContextManagerBase} (the class
+ * both managers extend, lib/context/base-manager.js);
+ * {@link AsyncLocalContextManager} and {@link LegacyContextManager} declare
+ * only what differs. One declaration file covers the folder's modules:
+ * base-manager.js, als-manager.js, legacy-manager.js and
+ * create-context-manager.js (their internal helpers are not declared).
  *
  * A context is any value and comes back identical; `null` means none (an
- * `undefined` context reads back as `null`). With a store, a context that is
- * a number the store does not report as active (a handle of an ended
- * transaction) reads as `null` everywhere: `getContext()`, bound functions,
- * propagated callbacks, `contextOf()`.
+ * `undefined` context reads back as `null`). A context that has ended (see
+ * {@link ContextManagerOptions.isActive}) reads as `null` everywhere:
+ * `getContext()`, bound functions, propagated callbacks, `contextOf()`,
+ * `storage.getStore()`.
  */
 
 /** What the managers need of a SegmentStore: an O(1) check that never throws. */
@@ -14,9 +24,9 @@ export interface ActiveHandleStore {
   isActive(handle: unknown): boolean
 }
 
-/** Options of the legacy manager. */
+/** Options of the legacy manager (`options.legacy`, `config.legacy`). Unknown keys are a TypeError. */
 export interface LegacyOptions {
-  /** Propagate contexts through one async_hooks hook per manager. Default `true`. */
+  /** Propagate contexts through the process's shared async_hooks hook. Default `true`. */
   asyncHooks?: boolean | undefined
   /**
    * A promise created with no current context takes the context of the
@@ -26,31 +36,55 @@ export interface LegacyOptions {
   promiseParentFallback?: boolean | undefined
 }
 
-/** Constructor options, the same for both managers. */
-export interface ContextManagerOptions {
-  /** Handles this store does not report as active read as `null`. */
+/** Constructor options, the same for both managers. Unknown keys are a TypeError. */
+export interface ContextManagerOptions<C = unknown> {
+  /** Handles this store does not report as active read as `null` (unless `isActive` is given). */
   store?: ActiveHandleStore | null | undefined
+  /**
+   * Whether `ctx` is still live: a context for which it returns false reads
+   * as `null` wherever a context is read (`getContext()`, bound functions,
+   * propagated callbacks, `contextOf()`), and is not propagated. The
+   * liveness hook for agents whose contexts are objects; `null` and
+   * `undefined` never reach it. When given it replaces the store's check.
+   * Default: with a `store`, a number the store does not report as active
+   * is stale (any other value is live); without one, every context is live.
+   */
+  isActive?: ((ctx: C) => boolean) | null | undefined
   /** Used by LegacyContextManager; AsyncLocalContextManager ignores it. */
   legacy?: LegacyOptions | null | undefined
 }
 
-/** Configuration of {@link createContextManager}; other keys are ignored. */
-export interface ContextManagerConfig {
+/**
+ * Configuration of {@link createContextManager}: the agent's own
+ * configuration, read and never checked for keys this package does not
+ * know: other settings and unknown feature flags are silently ignored.
+ */
+export interface ContextManagerConfig<C = unknown> {
   feature_flag?: {
     /**
      * `false` selects LegacyContextManager; `true` or absent selects
-     * AsyncLocalContextManager. Unknown flag names are warned about once per
-     * name per process and ignored.
+     * AsyncLocalContextManager.
      */
     new_async_context?: boolean | undefined
     [flag: string]: unknown
   } | null | undefined
+  /**
+   * `true`: the environment variable
+   * `SEGMENT_CONTEXT_FEATURE_FLAG_NEW_ASYNC_CONTEXT` ({@link ENV_FLAG}), when
+   * set, wins over `feature_flag.new_async_context`. Default `false`: the
+   * environment is not read.
+   */
+  allowEnvOverride?: boolean | undefined
+  /** Passed to the manager: see {@link ContextManagerOptions.store}. */
   store?: ActiveHandleStore | null | undefined
+  /** Passed to the manager: see {@link ContextManagerOptions.isActive}. */
+  isActive?: ((ctx: C) => boolean) | null | undefined
+  /** Passed to the legacy manager; checked whichever manager is made (unknown keys are a TypeError). */
   legacy?: LegacyOptions | null | undefined
   [key: string]: unknown
 }
 
-/** Options of {@link ContextManager.enableDiagnostics}. Unknown keys are a TypeError. */
+/** Options of {@link ContextManagerBase.enableDiagnostics}. Unknown keys are a TypeError. */
 export interface DiagnosticsOptions {
   /** Events kept, the newest; an integer from 1 to 2^24. Default 4096. */
   size?: number | undefined
@@ -81,7 +115,7 @@ export interface DiagnosticEvent {
   ended: boolean
 }
 
-/** What {@link ContextManager.diagnostics} returns: plain data, `JSON.stringify` as it is. */
+/** What {@link ContextManagerBase.diagnostics} returns: plain data, `JSON.stringify` as it is. */
 export interface DiagnosticsDump {
   /** Recording now. */
   enabled: boolean
@@ -102,13 +136,73 @@ export type EmitterLike =
   | { on(event: string | symbol, listener: (...args: any[]) => void): unknown }
   | { addListener(event: string | symbol, listener: (...args: any[]) => void): unknown }
 
-/** What both managers offer. `C` is the type of the contexts. */
-export interface ContextManager<C = unknown> {
-  /** The current context, or `null`. */
-  getContext(): C | null
+/**
+ * A listener of {@link ContextManagerBase.onContextSwitch}: the kind of
+ * transition and the context it makes current (the value as given; `null`
+ * for none).
+ */
+export type ContextSwitchListener<C = unknown> = (type: ContextTransition, ctx: C | null) => void
+
+/**
+ * `manager.storage`: an `AsyncLocalStorage`-shaped face of a manager, for
+ * code that expects one: `diagnostics_channel`'s `channel.bindStore(store,
+ * transform)` and `TracingChannel`, and agents written against
+ * `AsyncLocalStorage`. Every call goes through the manager, so its
+ * semantics (stale contexts, restore on throw, propagation) and its
+ * observers apply. Made by the manager, one per manager.
+ */
+export declare class ContextStorage<C = unknown> {
+  private constructor()
+  /** `getContext()`, except that no context (and an ended one) reads as `undefined`. */
+  getStore(): C | undefined
+  /**
+   * `runInContext(store, fn, undefined, args)`: runs `fn(...args)` in
+   * `store` and returns its result; the previous context is back
+   * afterwards, also when `fn` throws.
+   */
+  run<R, A extends unknown[] = []>(store: C | null | undefined, fn: (...args: A) => R, ...args: A): R
+  /** `setContext(store)`, with its hazards (see the manager's setContext). */
+  enterWith(store: C | null | undefined): void
+  /** `runWithoutContext(fn, undefined, args)`: runs `fn(...args)` with no context. */
+  exit<R, A extends unknown[] = []>(fn: (...args: A) => R, ...args: A): R
+  /** The manager's `disable()`. */
+  disable(): void
+  /**
+   * Make `store` current until the returned scope is disposed, which puts
+   * the previous context back (once). Node 26's diagnostics_channel
+   * `runStores` uses this instead of `run`. Observers see `run` and
+   * `restore`, as for a run.
+   */
+  withScope(store: C | null | undefined): ContextScope
+}
+
+/** What {@link ContextStorage.withScope} returns. */
+export interface ContextScope {
+  /**
+   * Puts back the context that was current before `withScope()`; later
+   * calls do nothing. (At run time the scope also has `[Symbol.dispose]`,
+   * the same function, for `using`; it is not declared here so that these
+   * types need no `esnext.disposable` lib.)
+   */
+  dispose(): void
+}
+
+/**
+ * What both managers offer: running and binding on top of a subclass's way
+ * of keeping the context, liveness (ended contexts read as `null`),
+ * associations, the storage face, switch observers and diagnostics. `C` is
+ * the type of the contexts. Internal at run time (the package exports the
+ * two managers, not this class); its type is {@link ContextManager}.
+ */
+export declare abstract class ContextManagerBase<C = unknown> {
+  /** @throws {TypeError} naming the option: options not an object, an unknown option, a bad store, isActive not a function */
+  constructor(options?: ContextManagerOptions<C> | null)
+
+  /** The current context, or `null`; an ended context reads as `null`. */
+  abstract getContext(): C | null
 
   /** Make `ctx` current from here on; prefer {@link runInContext}. */
-  setContext(ctx: C | null | undefined): void
+  abstract setContext(ctx: C | null | undefined): void
 
   /**
    * Run `fn` synchronously in `ctx` and return its result; the previous
@@ -163,14 +257,37 @@ export interface ContextManager<C = unknown> {
    */
   bindEmitter<E extends EmitterLike>(emitter: E, ctx?: C | null): E
 
-  /** Remember `ctx` for `object` in a per-manager WeakMap (`null`/`undefined` forgets it). */
+  /**
+   * Remember `ctx` for `object` in a per-manager WeakMap (`null`/`undefined` forgets it).
+   * @throws {TypeError} when `object` is neither an object nor a function
+   */
   associate<O extends object>(object: O, ctx: C | null | undefined): O
 
-  /** The context associated with `object`, or `null`. */
+  /**
+   * The context associated with `object`, or `null` (also when it has ended).
+   * @throws {TypeError} when `object` is neither an object nor a function
+   */
   contextOf(object: object): C | null
 
-  enable(): this
-  disable(): this
+  /** Switch propagation on. */
+  abstract enable(): this
+  /** Switch propagation off. */
+  abstract disable(): this
+
+  /** An `AsyncLocalStorage`-shaped face of this manager: one object, the same on every read. */
+  readonly storage: ContextStorage<C>
+
+  /**
+   * Call `listener(type, ctx)` at every context switch: `set`, `run`,
+   * `bound`, `restore`, and on the legacy manager `propagate` (see
+   * {@link ContextTransition}). Costs nothing when nobody listens (one
+   * branch on a field). A listener that throws never breaks the switch: its
+   * error is rethrown on the next tick (an `uncaughtException`). Listeners
+   * and the diagnostics ring see the same events, independently.
+   * @returns a function that unsubscribes `listener` (calling it again does nothing)
+   * @throws {TypeError} when `listener` is not a function
+   */
+  onContextSwitch(listener: ContextSwitchListener<C>): () => void
 
   /**
    * Record context transitions in a ring of `options.size` events (default
@@ -186,28 +303,25 @@ export interface ContextManager<C = unknown> {
   diagnostics(): DiagnosticsDump
 }
 
+/** What both managers offer (the type of either); `C` is the type of the contexts. */
+export type ContextManager<C = unknown> = ContextManagerBase<C>
+
 /**
  * Contexts on Node's AsyncLocalStorage (one per manager). A continuation
  * takes its context from where it was registered (`.then()`, `setTimeout()`),
- * never from the promise it chains from.
+ * never from the promise it chains from. Its diagnostics record set, run,
+ * bound and restore; never propagate (`propagation: false`).
  */
-export declare class AsyncLocalContextManager<C = unknown> implements ContextManager<C> {
-  constructor(options?: ContextManagerOptions | null)
+export declare class AsyncLocalContextManager<C = unknown> extends ContextManagerBase<C> {
   getContext(): C | null
   /**
-   * `AsyncLocalStorage#enterWith`. Hazard: inside an async function before
-   * its first `await`, the context leaks into the caller; on Node 24 each
-   * call allocates a frame. Prefer {@link runInContext}.
+   * `AsyncLocalStorage#enterWith`: `ctx` is current for the rest of the
+   * current synchronous execution and everything it schedules. Hazard:
+   * inside an async function before its first `await`, the context leaks
+   * into the caller; on Node 24 each call allocates a frame. Prefer
+   * {@link runInContext}.
    */
   setContext(ctx: C | null | undefined): void
-  runInContext<R, T = undefined, A extends unknown[] = unknown[]>(
-    ctx: C | null | undefined, fn: (this: T, ...args: A) => R, thisArg?: T, args?: A | IArguments): R
-  runWithoutContext<R, T = undefined, A extends unknown[] = unknown[]>(
-    fn: (this: T, ...args: A) => R, thisArg?: T, args?: A | IArguments): R
-  bindFunction<F>(fn: F, ctx?: C | null): F
-  bindEmitter<E extends EmitterLike>(emitter: E, ctx?: C | null): E
-  associate<O extends object>(object: O, ctx: C | null | undefined): O
-  contextOf(object: object): C | null
   /** No-op: AsyncLocalStorage switches itself back on at the next run. */
   enable(): this
   /**
@@ -216,20 +330,24 @@ export declare class AsyncLocalContextManager<C = unknown> implements ContextMan
    * the current frame).
    */
   disable(): this
-  /** Records set, run, bound and restore; never propagate (`propagation: false`). */
-  enableDiagnostics(options?: DiagnosticsOptions | null): this
-  disableDiagnostics(): this
-  diagnostics(): DiagnosticsDump
 }
 
 /**
- * Contexts in a slot owned by the manager, propagated by one async_hooks
- * hook per manager, enabled at construction. A promise created with no
- * context falls back to the context of the promise it chains from.
+ * Contexts in a slot owned by the manager, propagated by the process's one
+ * shared async_hooks hook: all legacy managers of a process share one hook
+ * (and one v8 promise hook for those with the fallback), which calls each
+ * attached manager in turn. A manager is attached from construction (or
+ * `enable()`) until `disable()`. A promise created with no context falls
+ * back to the context of the promise it chains from. Its diagnostics record
+ * set, run, bound, restore and propagate (the hook's swap-in of a non-null
+ * context).
  */
-export declare class LegacyContextManager<C = unknown> implements ContextManager<C> {
-  /** @throws {TypeError} for a bad store or non-boolean legacy options */
-  constructor(options?: ContextManagerOptions | null)
+export declare class LegacyContextManager<C = unknown> extends ContextManagerBase<C> {
+  /**
+   * Attaches to the shared hook at once (unless `legacy.asyncHooks` is false).
+   * @throws {TypeError} as the base constructor, and for unknown or non-boolean legacy options
+   */
+  constructor(options?: ContextManagerOptions<C> | null)
   /**
    * Entries of the hook table (async id → context); back to 0 once async
    * work is done. Node's own lazily made timers count too while pending: the
@@ -238,53 +356,59 @@ export declare class LegacyContextManager<C = unknown> implements ContextManager
    */
   readonly hookTableSize: number
   getContext(): C | null
-  /** Lasts until the end of the current callback, and reaches what it schedules. */
+  /**
+   * Lasts until the end of the current callback (the hook restores the
+   * previous context after it), and reaches what it schedules meanwhile.
+   * Prefer {@link runInContext}.
+   */
   setContext(ctx: C | null | undefined): void
-  runInContext<R, T = undefined, A extends unknown[] = unknown[]>(
-    ctx: C | null | undefined, fn: (this: T, ...args: A) => R, thisArg?: T, args?: A | IArguments): R
-  runWithoutContext<R, T = undefined, A extends unknown[] = unknown[]>(
-    fn: (this: T, ...args: A) => R, thisArg?: T, args?: A | IArguments): R
-  bindFunction<F>(fn: F, ctx?: C | null): F
-  bindEmitter<E extends EmitterLike>(emitter: E, ctx?: C | null): E
-  associate<O extends object>(object: O, ctx: C | null | undefined): O
-  contextOf(object: object): C | null
-  /** Switch the hook back on (no effect with `asyncHooks: false`). */
+  /**
+   * Attach to the shared hook again: async work created from then on
+   * propagates (no effect with `asyncHooks: false`).
+   */
   enable(): this
   /**
-   * Switch the hook off: nothing propagates and the hook table is emptied;
-   * get/set/run/bind keep working synchronously.
+   * Detach from the shared hook: nothing propagates and the hook table is
+   * emptied; get/set/run/bind keep working synchronously. Called inside a
+   * callback, that callback keeps its context until it returns; the manager
+   * lets go then. With `asyncHooks: false`, clears the slot.
    */
   disable(): this
-  /** Records set, run, bound, restore and propagate (the hook's swap-in of a non-null context). */
-  enableDiagnostics(options?: DiagnosticsOptions | null): this
-  disableDiagnostics(): this
-  diagnostics(): DiagnosticsDump
 }
 
 /**
  * The name of the environment variable that overrides
- * `config.feature_flag.new_async_context`.
+ * `config.feature_flag.new_async_context` when `config.allowEnvOverride` is true.
  */
 export declare const ENV_FLAG: 'SEGMENT_CONTEXT_FEATURE_FLAG_NEW_ASYNC_CONTEXT'
 
 /**
- * Make the manager the configuration asks for.
+ * Make the manager the configuration asks for:
+ * `config.feature_flag.new_async_context` `false` gives
+ * LegacyContextManager, `true` or absent AsyncLocalContextManager.
+ * `config.store`, `config.isActive` and `config.legacy` are passed on.
  *
- * The environment variable `SEGMENT_CONTEXT_FEATURE_FLAG_NEW_ASYNC_CONTEXT`,
- * read at each call, overrides `config.feature_flag.new_async_context`:
- * `true`/`false` (any case, surrounding blanks ignored; empty means unset).
- * Any other value is not an error: it is reported once per value through
- * `process.emitWarning` (code `SEGMENT_CONTEXT_INVALID_ENV`) and ignored, so
- * a typo in the environment never stops an application from starting.
- * Unknown names under `feature_flag` (code `SEGMENT_CONTEXT_UNKNOWN_FLAG`)
- * and under `legacy` (code `SEGMENT_CONTEXT_UNKNOWN_OPTION`) are warned
- * about once per name per process.
+ * The agent's configuration is read, never checked for keys this package
+ * does not know: unknown feature flags and other settings are silently
+ * ignored. `config.legacy` is our own options object: an unknown key there
+ * is a TypeError.
  *
- * @throws {TypeError} naming the option: config not an object, flag not a
- *   boolean, store without an `isActive` function, legacy options not booleans
+ * With `config.allowEnvOverride: true`, the environment variable
+ * `SEGMENT_CONTEXT_FEATURE_FLAG_NEW_ASYNC_CONTEXT` ({@link ENV_FLAG}), read
+ * at each call, wins over the flag: `true`/`false` (any case, surrounding
+ * blanks ignored; empty means unset). Any other value is not an error: it is
+ * reported once per value through `process.emitWarning` (code
+ * `SEGMENT_CONTEXT_INVALID_ENV`) and ignored, so a typo in the environment
+ * never stops an application from starting. Without `allowEnvOverride` the
+ * environment is not read.
+ *
+ * @throws {TypeError} naming the option: config or feature_flag not an
+ *   object, the flag or allowEnvOverride not a boolean, store without an
+ *   `isActive` function, isActive not a function, legacy not an object, an
+ *   unknown legacy option, legacy options not booleans
  */
 export declare function createContextManager<C = unknown>(
-  config?: ContextManagerConfig | null
+  config?: ContextManagerConfig<C> | null
 ): AsyncLocalContextManager<C> | LegacyContextManager<C>
 
 /**
