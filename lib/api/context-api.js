@@ -1,9 +1,11 @@
 'use strict'
 
 /**
- * The context API an agent hands to its customers: read the current
- * context, run or bind work in a context, keep work out of every context,
- * and read the current trace and span ids for log correlation.
+ * createContextApi: the context API an agent hands to its customers (read
+ * the current context, run or bind work in a context, keep work out of
+ * every context, read the current trace and span ids for log correlation).
+ * The API is documented in context-api.d.ts; the comments here are
+ * implementation notes.
  *
  * It is deliberately smaller than a context manager: there is no imperative
  * `setContext` (a customer's forgotten set would leak into unrelated work),
@@ -33,17 +35,8 @@ function checkIdStore (store) {
 }
 
 /**
- * The customer API over `manager`.
- *
- * With `store` (the SegmentStore whose handles the manager holds), the API
- * also has `getTraceMetadata()`: `{ traceId, spanId }` of the current
- * segment, equal to the finished trace's `traceId` and that segment's `id`,
- * or `{}` outside a live segment.
- *
- * @param {object} manager a context manager from createContextManager()
- * @param {object} [store] a SegmentStore with traceIdOf/spanIdOf
- * @returns {Readonly<object>} a frozen object; its methods need no `this`
- * @throws {TypeError} for a manager or store of the wrong shape
+ * The methods are closures over `manager` and `store`, never methods that
+ * read `this`, so the frozen object gives no way to reach the manager.
  */
 function createContextApi (manager, store) {
   v.checkManager(manager, 'createContextApi: manager', MANAGER_METHODS)
@@ -51,16 +44,12 @@ function createContextApi (manager, store) {
   if (hasStore) checkIdStore(store)
 
   const api = {
-    /** The current context (as the agent stored it), or null. */
     getContext () {
       return manager.getContext()
     },
 
-    /**
-     * Run `fn` synchronously in `ctx` (from `getContext()`, or null for
-     * none) and return its result; the previous context is back afterwards,
-     * also when `fn` throws.
-     */
+    // `undefined` is refused (the manager would take it as null): a
+    // customer's missing argument must not silently run without context.
     runInContext (ctx, fn, thisArg, args) {
       if (ctx === undefined) {
         throw new TypeError('runInContext: ctx is undefined; pass a context from getContext(), ' +
@@ -71,29 +60,19 @@ function createContextApi (manager, store) {
       return manager.runInContext(ctx, fn, thisArg, args)
     },
 
-    /**
-     * A wrapper that runs `fn` in `ctx` whatever calls it: for callbacks
-     * queued in pools and user-land queues. With `ctx` omitted, the
-     * context current now. `fn` itself is not modified.
-     */
+    // A non-function is a TypeError here (the manager returns it unchanged).
     bindFunction (fn, ctx) {
       v.checkFunction(fn, 'bindFunction: fn')
       return manager.bindFunction(fn, ctx)
     },
 
-    /**
-     * Listeners added to `emitter` from now on run in `ctx` (omitted: the
-     * context current now), whatever context emits. Returns the emitter.
-     */
+    // An emitter the manager would return unbound (frozen, non-configurable
+    // listener methods) is a TypeError here.
     bindEmitter (emitter, ctx) {
       v.checkBindableEmitter(emitter, 'bindEmitter: emitter')
       return manager.bindEmitter(emitter, ctx)
     },
 
-    /**
-     * Run `fn` with no context: timers, servers, sockets and promises made
-     * inside never carry the caller's context.
-     */
     runWithoutContext (fn, thisArg, args) {
       v.checkFunction(fn, 'runWithoutContext: fn')
       v.checkArgs(args, 'runWithoutContext: args')
@@ -102,11 +81,8 @@ function createContextApi (manager, store) {
   }
 
   if (hasStore) {
-    /**
-     * `{ traceId, spanId }` of the current segment (32 and 16 lowercase hex
-     * digits), or `{}` when there is none (no context, a context that is not
-     * a handle, or a transaction that has ended). A new object each call.
-     */
+    // Two look-ups of the store; either is null once the transaction has
+    // ended, and then the answer is {}.
     api.getTraceMetadata = function getTraceMetadata () {
       const handle = manager.getContext()
       if (typeof handle !== 'number') return {}

@@ -4,7 +4,8 @@
  * OtelContextManager: `@opentelemetry/api`'s ContextManager on one of our
  * context managers, so that code written against OpenTelemetry (`context.with`,
  * `context.bind`, `trace.setSpan`, ...) runs on the same propagation as the
- * agent.
+ * agent. The API is documented in otel-bridge.d.ts; the comments here are
+ * implementation notes.
  *
  * The OpenTelemetry Context object is what the manager holds, as it is: it
  * is the application's own immutable map, and `active()` must give back the
@@ -82,13 +83,7 @@ if (typeof Symbol.dispose === 'symbol') {
 }
 
 class OtelContextManager {
-  /**
-   * @param {object} [options]
-   * @param {object} [options.manager] a manager from createContextManager(),
-   *   given to this bridge alone; default: a new AsyncLocalContextManager
-   * @throws {Error} when `@opentelemetry/api` is not installed
-   * @throws {TypeError} for bad options
-   */
+  /** Loads `@opentelemetry/api` first: without it, nothing else is checked. */
   constructor (options) {
     const otel = loadApi()
     const manager = checkOptions(options)
@@ -98,17 +93,13 @@ class OtelContextManager {
     this._detach = typeof m._detachResult === 'function' ? (result) => m._detachResult(result) : (result) => result
   }
 
-  /** The context passed to the innermost `with()` (or bound call), or ROOT_CONTEXT. */
+  /** The manager holds the Context object itself; no context is ROOT_CONTEXT. */
   active () {
     const ctx = this._manager.getContext()
     return ctx === null ? this._root : ctx
   }
 
-  /**
-   * Run `fn` with `context` active and return its result; `this` is
-   * `thisArg` and the arguments after it are passed on. The previous context
-   * is back afterwards, also when `fn` throws.
-   */
+  /** The arguments after `thisArg` are copied only when there are any. */
   with (context, fn, thisArg) {
     const n = arguments.length
     // The result goes through the manager's _detachResult: on the legacy manager the
@@ -120,45 +111,25 @@ class OtelContextManager {
     return this._detach(this._manager.runInContext(context, fn, thisArg, args))
   }
 
-  /**
-   * A function: a wrapper that runs it with `context` active (`undefined`:
-   * the context active now). An EventEmitter: listeners added from now on run
-   * with `context` active; removing the original listener (`removeListener`,
-   * `off`) removes them, and `removeAllListeners` works as usual. Anything
-   * else comes back unchanged.
-   */
+  /** Only real EventEmitters are bound as emitters, as in OpenTelemetry's own managers. */
   bind (context, target) {
     if (typeof target === 'function') return this._manager.bindFunction(target, context)
     if (target instanceof EventEmitter) return this._manager.bindEmitter(target, context)
     return target
   }
 
-  /**
-   * Make `context` active from here on, until `dispose()` of the returned
-   * token puts back the context that was active before (experimental in
-   * OpenTelemetry). It lasts at most to the end of the enclosing `with()`,
-   * bound call or async callback; but called in an async function before its
-   * first `await`, it is active in the caller too until then. Prefer `with()`.
-   * @returns {{dispose(): void}}
-   */
+  /** A setContext, and a token that remembers what to put back. */
   attach (context) {
     const token = new AttachToken(this._manager, this._manager.getContext())
     this._manager.setContext(context)
     return token
   }
 
-  /** Switches the manager on (the legacy manager's hook; ALS needs nothing). */
   enable () {
     this._manager.enable()
     return this
   }
 
-  /**
-   * Switches the manager off: `active()` is ROOT_CONTEXT here and in new
-   * async work, until a `with()`, bound call or `attach()`. (On Node 24,
-   * callbacks scheduled before still see their context: AsyncLocalStorage
-   * clears only the current frame, as for OpenTelemetry's own manager.)
-   */
   disable () {
     const manager = this._manager
     manager.disable()

@@ -61,18 +61,17 @@ class ContextStorage {
     this._manager.disable()
   }
 
-  /**
-   * Makes `store` current until the returned scope is disposed, which puts
-   * the previous context back (once). Node 26's diagnostics_channel
-   * `runStores` uses this instead of `run`. Observers see `run` and
-   * `restore`, as for a run.
-   */
+  /** Node 26's `runStores` calls this instead of `run`; see ContextScope. */
   withScope (store) {
     return new ContextScope(this._manager, store)
   }
 }
 
-/** The disposable of `ContextStorage#withScope`. */
+/**
+ * The disposable of `ContextStorage#withScope`: it switches with the
+ * subclass's `_set` (no `set` event) and records `run` and `restore` itself,
+ * as `_recorded` does around a run.
+ */
 class ContextScope {
   constructor (manager, store) {
     this._manager = manager

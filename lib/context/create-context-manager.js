@@ -46,12 +46,9 @@ function flagFromEnv () {
 }
 
 /**
- * The manager `config` asks for. `config.feature_flag.new_async_context`:
- * `false` selects LegacyContextManager, `true` or absent
- * AsyncLocalContextManager. With `config.allowEnvOverride: true`, the
- * environment variable SEGMENT_CONTEXT_FEATURE_FLAG_NEW_ASYNC_CONTEXT
- * (`true`/`false`, any case, read at each call) wins over the flag; without
- * it, the agent's configuration alone decides.
+ * Every known key is checked before the environment is read, so a bad
+ * configuration throws whatever the environment says; `config.legacy` is
+ * checked even when the ALS manager is made.
  */
 function createContextManager (config) {
   const c = v.checkConfig(config, 'config')
