@@ -16,7 +16,7 @@ const root = path.join(__dirname, '..', '..')
 
 for (const kind of KINDS) {
   describe(`${kind.name}: storage`, () => {
-    it('is one object, shaped like AsyncLocalStorage', (t) => {
+    it('storage-1: is one object, shaped like AsyncLocalStorage', (t) => {
       const m = createManager(kind, t)
       assert.equal(m.storage, m.storage)
       for (const method of ['getStore', 'run', 'enterWith', 'exit', 'disable']) {
@@ -24,7 +24,7 @@ for (const kind of KINDS) {
       }
     })
 
-    it('run(value, fn, ...args) runs fn in value with the arguments; getStore() is undefined outside', (t) => {
+    it('storage-3: run(value, fn, ...args) runs fn in value with the arguments; getStore() is undefined outside', (t) => {
       const m = createManager(kind, t)
       const s = m.storage
       assert.equal(s.getStore(), undefined)
@@ -33,7 +33,7 @@ for (const kind of KINDS) {
       assert.equal(s.getStore(), undefined)
     })
 
-    it('the previous context comes back when fn throws', (t) => {
+    it('storage-3: the previous context comes back when fn throws', (t) => {
       const m = createManager(kind, t)
       const s = m.storage
       const boom = new Error('boom')
@@ -43,7 +43,7 @@ for (const kind of KINDS) {
       })
     })
 
-    it('exit(fn) runs with no context, and what it schedules carries none', async (t) => {
+    it('storage-4: exit(fn) runs with no context, and what it schedules carries none', async (t) => {
       const m = createManager(kind, t)
       const s = m.storage
       const later = deferred()
@@ -54,7 +54,7 @@ for (const kind of KINDS) {
       assert.equal(await later.promise, undefined)
     })
 
-    it('enterWith(value) sets the context, and it propagates', async (t) => {
+    it('storage-4: enterWith(value) sets the context, and it propagates', async (t) => {
       const m = createManager(kind, t)
       const s = m.storage
       const later = deferred()
@@ -66,7 +66,7 @@ for (const kind of KINDS) {
       assert.equal(await later.promise, 'E')
     })
 
-    it('a handle of an ended transaction reads as undefined', (t) => {
+    it('storage-2: a handle of an ended transaction reads as undefined', (t) => {
       const store = new SegmentStore()
       const m = createManager(kind, t, { store })
       const h = store.startTransaction('t')
@@ -89,11 +89,29 @@ for (const kind of KINDS) {
       assert.deepEqual(seen, ['P', 'P'])
     })
 
-    it('disable() is the manager\'s disable()', (t) => {
+    it('storage-4: disable() is the manager\'s disable()', (t) => {
       const m = createManager(kind, t)
       m.setContext('before')
       m.storage.disable()
       assert.equal(m.getContext(), null)
+    })
+
+    it('storage-5: withScope(value) holds until disposed, once; observers see run and restore', (t) => {
+      const m = createManager(kind, t)
+      const s = m.storage
+      const heard = []
+      const stop = m.onContextSwitch((type, ctx) => heard.push([type, ctx]))
+      m.runInContext('outer', () => {
+        const scope = s.withScope('W')
+        assert.equal(s.getStore(), 'W')
+        scope[Symbol.dispose]()
+        assert.equal(s.getStore(), 'outer')
+        m.setContext('later')
+        scope.dispose() // a second dispose puts nothing back
+        assert.equal(s.getStore(), 'later')
+      })
+      stop()
+      assert.deepEqual(heard.slice(1, 3), [['run', 'W'], ['restore', 'outer']])
     })
   })
 
