@@ -187,7 +187,7 @@ function defineSegmentStore (binding) {
       const t = v.checkTime(endTime, 'endSegment: endTime', now)
       if (!given || !this.isActive(handle)) return
       const s = handle & this._mask
-      if (this._end[s] !== this._end[s]) { // still NaN: open
+      if (Number.isNaN(this._end[s])) { // still open
         const start = this._start[s]
         this._end[s] = t < start ? start : t
       }
