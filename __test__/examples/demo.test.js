@@ -7,30 +7,8 @@
 
 const { describe, it } = require('node:test')
 const assert = require('node:assert/strict')
-const path = require('node:path')
-const { spawn } = require('node:child_process')
 
-const SCRIPT = path.join(__dirname, '..', '..', 'examples', 'demo-server.js')
-
-/** Runs the demo with `args`; resolves with its exit code, stdout and stderr. */
-function runDemo (args, env = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (s) => { stdout += s })
-    child.stderr.setEncoding('utf8').on('data', (s) => { stderr += s })
-    const timer = setTimeout(() => child.kill(), 60000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+const { runDemo } = require('../helpers/run-demo')
 
 /** stdout parsed as the one JSON object the demo prints with --json. */
 function parseJson (result) {

@@ -11,29 +11,9 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { spawn } = require('node:child_process')
 
-const SCRIPT = path.join(__dirname, '..', '..', 'examples', 'demo-server.js')
+const { runDemo } = require('../helpers/run-demo')
 const UNAVAILABLE = /PostgreSQL is not available/
-
-function runDemo (args, env = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (s) => { stdout += s })
-    child.stderr.setEncoding('utf8').on('data', (s) => { stderr += s })
-    const timer = setTimeout(() => child.kill(), 60000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
 
 /** The parsed JSON, or null once `t` is failed (CI) or skipped because PostgreSQL is not there. */
 function jsonOrUnavailable (t, result) {
