@@ -46,28 +46,34 @@ use super::trace::SegIn;
 /// List indices of the handles walked so far, to find a segment's parent.
 /// Small transactions search the list from its end (parents are usually
 /// recent and no hashing is cheaper); large ones use a map, so a wide
-/// transaction is not quadratic.
+/// transaction is not quadratic. Kept between walks (see [`WalkScratch`]) so
+/// that a walk allocates nothing once warm.
+#[derive(Debug, Default)]
 struct ParentIndex {
     handles: Vec<f64>,
-    map: Option<HashMap<u32, usize>>,
+    map: HashMap<u32, usize>,
+    hashed: bool,
 }
 
 impl ParentIndex {
     const LINEAR_UP_TO: usize = 64;
 
-    fn new(n: usize) -> Self {
-        ParentIndex {
-            handles: Vec::with_capacity(n.min(Self::LINEAR_UP_TO)),
-            map: (n > Self::LINEAR_UP_TO).then(|| HashMap::with_capacity(n)),
+    /// Empties the index for a walk of `n` segments.
+    fn reset(&mut self, n: usize) {
+        self.handles.clear();
+        self.map.clear();
+        self.hashed = n > Self::LINEAR_UP_TO;
+        if self.hashed {
+            self.map.reserve(n);
         }
     }
 
     fn push(&mut self, h: f64) {
-        match &mut self.map {
-            Some(map) => {
-                map.insert(h as u32, map.len());
-            }
-            None => self.handles.push(h),
+        if self.hashed {
+            let i = self.map.len();
+            self.map.insert(h as u32, i);
+        } else {
+            self.handles.push(h);
         }
     }
 
@@ -75,11 +81,19 @@ impl ParentIndex {
         if !is_handle_value(h) {
             return None;
         }
-        match &self.map {
-            Some(map) => map.get(&(h as u32)).copied(),
-            None => self.handles.iter().rposition(|&p| p == h),
+        if self.hashed {
+            self.map.get(&(h as u32)).copied()
+        } else {
+            self.handles.iter().rposition(|&p| p == h)
         }
     }
+}
+
+/// Space a walk reuses from one call to the next.
+#[derive(Debug, Default)]
+pub struct WalkScratch {
+    parents: Vec<Option<usize>>,
+    index: ParentIndex,
 }
 
 /// Why a call on the table failed.
@@ -125,7 +139,7 @@ pub struct Leak {
 }
 
 /// A transaction taken out of the table by [`Table::take_transaction`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Taken {
     /// Segments in creation order; the root first.
     pub segments: Vec<SegIn>,
@@ -137,7 +151,9 @@ pub struct Taken {
 /// True if `h` is a number a handle can have.
 #[inline]
 pub fn is_handle_value(h: f64) -> bool {
-    h >= 0.0 && h <= MAX_HANDLE as f64 && h.fract() == 0.0
+    // The round trip through u32 is exact for whole numbers in range (and
+    // cheaper than `fract`, a call into libm on baseline x86-64).
+    h >= 0.0 && h <= MAX_HANDLE as f64 && (h as i32) as f64 == h
 }
 
 /// Checks that `m` is a store buffer and returns its capacity.
@@ -416,6 +432,19 @@ impl<'a> Table<'a> {
     /// invariants 3 and 4 on the way; a broken one is `Corrupt`, and nothing
     /// is allocated before the count is known to be sane.
     fn walk(&self, root: f64) -> Result<(Vec<usize>, Vec<Option<usize>>), TableError> {
+        let mut slots = Vec::new();
+        let mut scratch = WalkScratch::default();
+        self.walk_into(root, &mut slots, &mut scratch)?;
+        Ok((slots, scratch.parents))
+    }
+
+    /// [`Self::walk`] into `slots` and `scratch.parents`, reusing their space.
+    fn walk_into(
+        &self,
+        root: f64,
+        slots: &mut Vec<usize>,
+        scratch: &mut WalkScratch,
+    ) -> Result<(), TableError> {
         let rs = self.slot(root as u32);
         let count = self.get(C_COUNT, rs);
         if !(count >= 1.0 && count <= self.cap as f64) || count.fract() != 0.0 {
@@ -424,9 +453,13 @@ impl<'a> Table<'a> {
             )));
         }
         let n = count as usize;
-        let mut slots = Vec::with_capacity(n);
-        let mut parents = Vec::with_capacity(n);
-        let mut index = ParentIndex::new(n);
+        slots.clear();
+        slots.reserve(n);
+        let parents = &mut scratch.parents;
+        parents.clear();
+        parents.reserve(n);
+        let index = &mut scratch.index;
+        index.reset(n);
         let mut cur = root;
         while cur != NONE {
             if slots.len() >= n || !is_handle_value(cur) {
@@ -477,14 +510,27 @@ impl<'a> Table<'a> {
                 self.get(C_TAIL, rs)
             )));
         }
-        Ok((slots, parents))
+        Ok(())
     }
 
     /// Removes the transaction that `h` belongs to and returns its segments.
     /// `Ok(None)` when `h` is not active.
     pub fn take_transaction(&mut self, h: f64) -> Result<Option<Taken>, TableError> {
+        let mut taken = Taken::default();
+        let found = self.take_transaction_into(h, &mut taken, &mut WalkScratch::default())?;
+        Ok(found.then_some(taken))
+    }
+
+    /// [`Self::take_transaction`] into `out`, reusing its space and
+    /// `scratch`'s; `Ok(false)` (and `out` unspecified) when `h` is not active.
+    pub fn take_transaction_into(
+        &mut self,
+        h: f64,
+        out: &mut Taken,
+        scratch: &mut WalkScratch,
+    ) -> Result<bool, TableError> {
         if !self.is_active(h) {
-            return Ok(None);
+            return Ok(false);
         }
         let root = self.get(C_ROOT, self.slot(h as u32));
         if !self.is_active(root) {
@@ -493,30 +539,28 @@ impl<'a> Table<'a> {
             )));
         }
         let rs = self.slot(root as u32);
-        let dropped = self.get(C_DROPPED, rs) as u64;
-        let (slots, parents) = self.walk(root)?;
-        let segments = slots
-            .iter()
-            .zip(&parents)
-            .map(|(&s, &parent)| SegIn {
-                start: self.get(C_START, s),
-                end: self.get(C_END, s),
-                parent,
-            })
-            .collect();
-        for &s in &slots {
+        out.dropped = self.get(C_DROPPED, rs) as u64;
+        self.walk_into(root, &mut out.slots, scratch)?;
+        out.segments.clear();
+        out.segments.extend(
+            out.slots
+                .iter()
+                .zip(&scratch.parents)
+                .map(|(&s, &parent)| SegIn {
+                    start: self.get(C_START, s),
+                    end: self.get(C_END, s),
+                    parent,
+                }),
+        );
+        for &s in &out.slots {
             self.set(C_HANDLE, s, FREE);
             self.set(C_ROOT, s, NONE);
         }
-        let n = slots.len() as f64;
+        let n = out.slots.len() as f64;
         self.add(H_LIVE_TXN, -1.0);
         self.add(H_LIVE_SEG, -n);
         self.add(H_OCCUPIED, -n);
-        Ok(Some(Taken {
-            segments,
-            slots,
-            dropped,
-        }))
+        Ok(true)
     }
 
     /// Counts live records by reading every slot.
