@@ -233,6 +233,24 @@ function makeContenders (which) {
   if (want('ours-als-store')) {
     list.push(ours('ours-als-store', 'ours: AsyncLocalContextManager + store', new lib.AsyncLocalContextManager({ store: h.store }), h))
   }
+  if (want('ours-als-hook')) {
+    // An agent's object contexts ({ transaction, segment }, as New Relic's
+    // and Elastic's), killed when stale by the agent's own isActive hook.
+    const a = { transaction: h.a, segment: h.a }
+    const b = { transaction: h.b, segment: h.b }
+    const m = new lib.AsyncLocalContextManager({ isActive: (ctx) => h.store.isActive(ctx.segment) })
+    list.push({ ...ours('ours-als-hook', 'ours: AsyncLocalContextManager, object contexts + isActive hook', m, h), ctxA: a, ctxB: b })
+  }
+  if (want('ours-als-unchecked')) {
+    // runInContext less its argument checks (the manager's own _enter): what
+    // the checks on the agent's hottest path cost. Not a public API.
+    const m = new lib.AsyncLocalContextManager({ store: h.store })
+    const c = ours('ours-als-unchecked', 'ours: AsyncLocalContextManager + store, runInContext without its argument checks', m, h)
+    c.scope = { m, none: Object.freeze([]) }
+    c.ops = { run: 'sink += m._enter(ctxB, fn0, undefined, none)' }
+    c.note = 'internal _enter: isolates the cost of runInContext\'s checks'
+    list.push(c)
+  }
   if (want('ours-als')) {
     list.push(ours('ours-als', 'ours: AsyncLocalContextManager, no store', new lib.AsyncLocalContextManager(), h))
   }
@@ -280,6 +298,6 @@ function unavailable (id) {
   return null
 }
 
-const ALL_IDS = ['raw-als', 'raw-als-bind', 'otel-2', 'otel-latest', 'newrelic', 'ours-als-store', 'ours-als', 'ours-legacy-on', 'ours-legacy-off']
+const ALL_IDS = ['raw-als', 'raw-als-bind', 'otel-2', 'otel-latest', 'newrelic', 'ours-als-store', 'ours-als-hook', 'ours-als-unchecked', 'ours-als', 'ours-legacy-on', 'ours-legacy-off']
 
 module.exports = { makeContenders, unavailable, satisfies, pkgInfo, ALL_IDS, fn0 }
