@@ -94,6 +94,20 @@ pub fn grow(mut old: Float64ArraySlice, mut new: Float64ArraySlice) -> Result<()
     t.grow_into(slice_mut(&mut new), capacity).map_err(to_js)
 }
 
+/// Copies the store in `old` into `new`, a smaller buffer it lays out, if
+/// every occupied slot fits there in a slot of its own with at most half of
+/// `new` occupied; returns whether it did. When it returns false, `new` is
+/// untouched and `old` is still the store.
+#[napi(catch_unwind)]
+pub fn shrink(mut old: Float64ArraySlice, mut new: Float64ArraySlice) -> Result<bool> {
+    if !disjoint(&old, &new) {
+        return Err(overlap_error("the new buffer"));
+    }
+    let capacity = capacity_for(new.len())?;
+    let t = Table::new(slice_mut(&mut old)).map_err(to_js)?;
+    t.shrink_into(slice_mut(&mut new), capacity).map_err(to_js)
+}
+
 /// The capacity a buffer of `len` numbers has, or an error.
 fn capacity_for(len: usize) -> Result<usize> {
     let capacity = (len.saturating_sub(layout::HEADER_LEN)) / layout::COLUMNS;

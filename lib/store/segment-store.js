@@ -7,7 +7,7 @@
 // (start/end a segment, set an attribute, isActive and the other look-ups)
 // reads and writes that buffer directly and never crosses into the binding.
 // The binding is called for bulk work only: reserving 256 handles at a time,
-// growing the table, finishing a transaction (ordering,
+// growing and shrinking the table, finishing a transaction (ordering,
 // exclusive times, ids, JSON), and scanning for stats, leaks and checks.
 // Names stay in a JS array beside the columns (a "side array", indexed by
 // slot), attributes in an arena of typed columns (below), so no string
@@ -22,7 +22,17 @@
 // 0 means "none". Freed entries form a free list through `_aNext`.
 //
 // Sizing: the table doubles when a batch of handles does not fit (Rust's
-// `reserve`); the attribute arena doubles when full.
+// `reserve`), and shrinks after a burst: once SHRINK_AFTER transactions in a
+// row have ended with less than an eighth of the slots occupied, to the
+// smallest capacity (at least MIN_CAPACITY) that is at most a quarter full,
+// if the occupied slots fit it without two sharing a slot (Rust's `shrink`
+// checks; else the next larger capacity is tried, and when none fits, the
+// shrink is tried again SHRINK_RETRY ends later). A grown table is a quarter
+// full and a shrunk one at most a quarter full, so only a load that falls
+// by half and more, for SHRINK_AFTER ends, resizes at all: a steady load
+// (or a lull shorter than that) never does. The attribute arena doubles when
+// full and is compacted on the same schedule, to the smallest size that
+// leaves it at most a quarter full.
 //
 // `defineSegmentStore(binding)` makes the class for one binding (the native
 // addon or the pure-JS backend: same functions over the same layout); the
@@ -48,6 +58,10 @@ const LEAK_OPTION_KEYS = ['segmentOlderThanMs', 'transactionOlderThanMs', 'now',
 const MAX_KEYS = 4096
 // Smallest attribute arena, in entries.
 const MIN_ARENA = 1024
+// Transactions ended in a row at low occupancy before the store shrinks.
+const SHRINK_AFTER = 256
+// Transactions ended before a shrink that did not fit is tried again.
+const SHRINK_RETRY = 1024
 // Positions of a slot's attribute list whose key ids are cached.
 const KEY_CACHE = 8
 
@@ -61,13 +75,45 @@ function defineSegmentStore (binding) {
   const {
     MAX_HANDLE, FREE, NONE, HEADER_LEN, COLUMNS, RESERVE_MAX, MIN_CAPACITY, MAX_CAPACITY,
     H_RESERVED, H_RESERVE, H_LIVE_TXN, H_LIVE_SEG, H_TOTAL_TXN, H_TOTAL_SEG, H_DROPPED,
-    H_OCCUPIED, H_CAPACITY,
+    H_OCCUPIED, H_CAPACITY, C_HANDLE,
     OUT_HEADER, OUT_ROW, LEAK_ROW, LEAK_HANDLE, LEAK_ROOT, LEAK_START
   } = layout
   const { initStore, reserve, grow, finish, finishJson, scan, leaks, check } = binding
   // Newer binding functions (docs/binding-contract.md); a binding without
   // them gets the fallbacks, which give the same results.
   const finishJsonKeyed = typeof binding.finishJsonKeyed === 'function' ? binding.finishJsonKeyed : null
+  const shrink = typeof binding.shrink === 'function' ? binding.shrink : shrinkInJs
+
+  /**
+   * `shrink` for a binding that lacks it: the same checks and the same
+   * buffer as src/core/table.rs `shrink_into`, bit for bit.
+   */
+  function shrinkInJs (old, next) {
+    const cap = old[H_CAPACITY]
+    const small = (next.length - HEADER_LEN) / COLUMNS
+    const mask = small - 1
+    const taken = new Uint8Array(small)
+    const hb = HEADER_LEN + C_HANDLE * cap
+    let occupied = 0
+    for (let s = 0; s < cap; s++) {
+      const h = old[hb + s]
+      if (h === FREE) continue
+      const t = h & mask
+      occupied++
+      if (taken[t] === 1 || 2 * occupied > small) return false
+      taken[t] = 1
+    }
+    initStore(next, small)
+    next.set(old.subarray(0, HEADER_LEN))
+    next[H_CAPACITY] = small
+    for (let s = 0; s < cap; s++) {
+      const h = old[hb + s]
+      if (h === FREE) continue
+      const t = h & mask
+      for (let c = 0; c < COLUMNS; c++) next[HEADER_LEN + c * small + t] = old[HEADER_LEN + c * cap + s]
+    }
+    return true
+  }
 
   function readOptions (options) {
     if (options === null) throw v.typeError('SegmentStore: options', 'an object or undefined', options)
@@ -99,6 +145,7 @@ function defineSegmentStore (binding) {
       // Key ids by list position: the key last set at that position.
       this._cacheKey = new Array(KEY_CACHE).fill(undefined)
       this._cacheId = new Int32Array(KEY_CACHE)
+      this._low = 0 // transactions ended in a row at low occupancy
       this._initArena(MIN_ARENA)
       const buffer = new Float64Array(HEADER_LEN + COLUMNS * MIN_CAPACITY)
       initStore(buffer, MIN_CAPACITY)
@@ -142,8 +189,8 @@ function defineSegmentStore (binding) {
     }
 
     /**
-     * Adopts `buffer`, a copy of the table at another capacity (grown by
-     * the binding); the side arrays move with their records.
+     * Adopts `buffer`, a copy of the table at another capacity (grown or
+     * shrunk by the binding); the side arrays move with their records.
      */
     _move (buffer) {
       const capacity = buffer[H_CAPACITY]
@@ -173,6 +220,71 @@ function defineSegmentStore (binding) {
       const buffer = new Float64Array(HEADER_LEN + COLUMNS * capacity)
       grow(this._buffer, buffer)
       this._move(buffer)
+      this._low = 0
+    }
+
+    /**
+     * After a transaction ended: counts the ends in a row at low occupancy
+     * (under an eighth of the table, or of the arena) and, after
+     * SHRINK_AFTER of them, shrinks the table and compacts the arena.
+     */
+    _afterEnd () {
+      const tableLow = this._capacity > MIN_CAPACITY && 8 * this._buffer[H_OCCUPIED] < this._capacity
+      const arenaLow = this._aKey.length > MIN_ARENA && 8 * this._aLive < this._aKey.length
+      if (!tableLow && !arenaLow) {
+        if (this._low > 0) this._low = 0
+        return
+      }
+      if (++this._low < SHRINK_AFTER) return
+      this._low = 0
+      if (arenaLow) this._compactArena()
+      if (tableLow && !this._shrink()) this._low = SHRINK_AFTER - SHRINK_RETRY
+    }
+
+    /**
+     * Moves the table into the smallest capacity it fills at most a
+     * quarter of, or the next larger one where no two occupied slots share
+     * a slot; false when none below the current one fits.
+     */
+    _shrink () {
+      const occupied = this._buffer[H_OCCUPIED]
+      let capacity = MIN_CAPACITY
+      while (4 * occupied > capacity) capacity *= 2
+      for (; capacity < this._capacity; capacity *= 2) {
+        const buffer = new Float64Array(HEADER_LEN + COLUMNS * capacity)
+        if (shrink(this._buffer, buffer)) {
+          this._move(buffer)
+          return true
+        }
+      }
+      return false
+    }
+
+    /** Copies the live attribute entries into the smallest arena they fill at most a quarter of. */
+    _compactArena () {
+      let size = this._aKey.length / 2
+      while (size > MIN_ARENA && 4 * (this._aLive + 1) <= size / 2) size /= 2
+      const { _aKey: key, _aNum: num, _aStr: str, _aNext: next, _rawKeys: raw } = this
+      const heads = this._aHead
+      this._initArena(size)
+      let top = 1
+      for (let s = 0; s < this._capacity; s++) {
+        let e = heads[s]
+        if (e === 0) continue
+        let prev = 0
+        for (; e !== 0; e = next[e]) {
+          const t = top++
+          this._aKey[t] = key[e]
+          this._aNum[t] = num[e]
+          this._aStr[t] = str[e]
+          if (key[e] < 0) this._rawKeys.set(t, raw.get(e))
+          if (prev === 0) heads[s] = t
+          else this._aNext[prev] = t
+          prev = t
+        }
+      }
+      this._aTop = top
+      this._aLive = top - 1
     }
 
     /** A free arena entry, doubling the arena when none is left. */
@@ -457,7 +569,9 @@ function defineSegmentStore (binding) {
       const traceId = this._traceIds === null ? undefined : this._traceIds[rs]
       if (this._out.length < OUT_HEADER + OUT_ROW * n) this._out = new Float64Array(OUT_HEADER + OUT_ROW * n * 2)
       const ids = finish(this._buffer, handle, t, this._out)
-      return readTrace(this, this._out, ids, traceId, layout, timeOrigin)
+      const trace = readTrace(this, this._out, ids, traceId, layout, timeOrigin)
+      this._afterEnd()
+      return trace
     }
 
     endTransactionJSON (handle, endTime) {
@@ -475,6 +589,7 @@ function defineSegmentStore (binding) {
       }
       const slots = this._slots
       for (let k = 0; k < n; k++) this._clearSide(slots[k])
+      this._afterEnd()
       return json
     }
 

@@ -37,6 +37,22 @@
 //! Growing doubles `C` and moves every record to `h & (2C-1)`: two live
 //! handles never share that slot, because they would already have shared
 //! `h & (C-1)`.
+//!
+//! # Shrinking
+//! [`Table::shrink_into`] halves `C` (or more) once a burst has passed. Two
+//! occupied slots can share `h & (C'-1)` in the smaller table, so it first
+//! checks every occupied slot (live and reserved) and moves nothing unless
+//! they all fit, each in its own slot, with invariant 5 holding at the
+//! smaller size (`2 * OCCUPIED <= C'`); otherwise it reports that they do
+//! not fit and the caller tries again later. Every record keeps its handle,
+//! and the counter, the reserve stack and the header counters come along
+//! unchanged, so invariants 1-6 hold in the smaller table. Uniqueness is
+//! unaffected: it rests on the counter, which never moves back (a shrink
+//! does not touch it), not on `C`. The per-slot count above changes with
+//! `C`: after a shrink a slot receives the values congruent to it modulo the
+//! smaller `C`, so it can be reused fewer times (`2^30 / C'`) before one of
+//! its handles repeats, still never before the counter wraps. A stale
+//! handle stays inactive after a shrink, because no live handle equals it.
 
 use std::collections::HashMap;
 
@@ -341,6 +357,65 @@ impl<'a> Table<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Moves every record into `new`, a buffer of smaller capacity
+    /// `new_capacity` that this function lays out, if they fit (see the
+    /// module's "Shrinking"): returns `Ok(false)`, with `new` untouched, when
+    /// two occupied slots would share a slot there or more than half of it
+    /// would be occupied.
+    pub fn shrink_into(&self, new: &mut [f64], new_capacity: usize) -> Result<bool, TableError> {
+        if new_capacity > self.cap {
+            return Err(TableError::BadBuffer(
+                "cannot shrink to a larger store".into(),
+            ));
+        }
+        if !new_capacity.is_power_of_two() || !(MIN_CAPACITY..=MAX_CAPACITY).contains(&new_capacity)
+        {
+            return Err(TableError::BadBuffer(format!(
+                "capacity {new_capacity} is not a power of two in range"
+            )));
+        }
+        if new.len() != buffer_len(new_capacity) {
+            return Err(TableError::BadBuffer(format!(
+                "length {} does not fit capacity {new_capacity}",
+                new.len()
+            )));
+        }
+        let new_mask = new_capacity - 1;
+        let mut occupied = 0usize;
+        // One bit per slot of the smaller table: taken yet?
+        let mut taken = vec![0u64; new_capacity.div_ceil(64)];
+        for s in 0..self.cap {
+            let h = self.get(C_HANDLE, s);
+            if h == FREE {
+                continue;
+            }
+            if !is_handle_value(h) {
+                return Err(TableError::Corrupt(format!("slot {s} holds handle {h}")));
+            }
+            let t = (h as usize) & new_mask;
+            let (word, bit) = (t / 64, 1u64 << (t % 64));
+            occupied += 1;
+            if taken[word] & bit != 0 || 2 * occupied > new_capacity {
+                return Ok(false);
+            }
+            taken[word] |= bit;
+        }
+        init(new, new_capacity, self.header(H_NEXT) as u32)?;
+        new[..HEADER_LEN].copy_from_slice(&self.m[..HEADER_LEN]);
+        new[H_CAPACITY] = new_capacity as f64;
+        for s in 0..self.cap {
+            let h = self.get(C_HANDLE, s);
+            if h == FREE {
+                continue;
+            }
+            let t = (h as usize) & new_mask;
+            for c in 0..COLUMNS {
+                new[at(new_capacity, c, t)] = self.get(c, s);
+            }
+        }
+        Ok(true)
     }
 
     /// Starts a transaction (reference implementation of the JS hot path).
