@@ -482,9 +482,19 @@ function defineSegmentStore (binding) {
       }
       if (at >= this._maxAttributes) return
       const id = this._keyId(key, at)
-      const e = this._aAlloc()
+      const e = this._aAlloc() // may grow the arena: read its columns after
       if (id < 0) this._rawKeys.set(e, key)
-      this._setValue(e, id, value, type)
+      // A new entry's string column is empty already (cleared when freed).
+      if (type === 'string') {
+        this._aKey[e] = (id << 2) | KIND_STRING
+        this._aStr[e] = value
+      } else if (type === 'number') {
+        this._aKey[e] = (id << 2) | KIND_NUMBER
+        this._aNum[e] = value
+      } else {
+        this._aKey[e] = (id << 2) | KIND_BOOLEAN
+        this._aNum[e] = value ? 1 : 0
+      }
       if (last === 0) this._aHead[s] = e
       else this._aNext[last] = e
     }
