@@ -12,8 +12,6 @@ mod ids;
 mod json;
 mod limits;
 mod model;
-mod num;
-mod perf;
 mod take;
 
 use super::layout::*;
