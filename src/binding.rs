@@ -7,21 +7,27 @@
 //! duration of one synchronous call, during which no JS runs, and refuses
 //! two arguments that overlap, so a mutable borrow is never aliased.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ptr;
 
-use napi::bindgen_prelude::{Float64ArraySlice, Utf16String};
-use napi::{Error, Result, Status};
+use napi::bindgen_prelude::{
+    Float64ArraySlice, FromNapiValue, ToNapiValue, TypeName, Utf16String, ValidateNapiValue,
+};
+use napi::{check_status, sys, Error, Result, Status, ValueType};
 use napi_derive::napi;
 
 use crate::core::ids::{push_hex, with_thread_ids};
-use crate::core::json::{decode, trace_json};
+use crate::core::json::{
+    decode_into, decode_keyed_into, write_trace_json, PayloadError, Texts, TextsBuf,
+};
 use crate::core::layout::{
     self, LEAK_HANDLE, LEAK_ROOT, LEAK_ROW, LEAK_START, MAX_HANDLE, OUT_COUNT, OUT_DROPPED,
     OUT_DURATION, OUT_HEADER, OUT_ROW, OUT_START, ROW_DURATION, ROW_EXCLUSIVE, ROW_PARENT,
     ROW_SLOT, ROW_START, ROW_TRUNCATED,
 };
-use crate::core::table::{self, Table, TableError};
-use crate::core::trace::{assemble, EarlyIds};
+use crate::core::table::{self, Table, TableError, Taken, WalkScratch};
+use crate::core::trace::{assemble, assemble_into, AssembleScratch, EarlyIds, Trace};
 
 fn to_js(e: TableError) -> Error {
     let status = match e {
@@ -83,7 +89,27 @@ pub fn grow(mut old: Float64ArraySlice, mut new: Float64ArraySlice) -> Result<()
     if !disjoint(&old, &new) {
         return Err(overlap_error("the new buffer"));
     }
-    let len = new.len();
+    let capacity = capacity_for(new.len())?;
+    let t = Table::new(slice_mut(&mut old)).map_err(to_js)?;
+    t.grow_into(slice_mut(&mut new), capacity).map_err(to_js)
+}
+
+/// Copies the store in `old` into `new`, a smaller buffer it lays out, if
+/// every occupied slot fits there in a slot of its own with at most half of
+/// `new` occupied; returns whether it did. When it returns false, `new` is
+/// untouched and `old` is still the store.
+#[napi(catch_unwind)]
+pub fn shrink(mut old: Float64ArraySlice, mut new: Float64ArraySlice) -> Result<bool> {
+    if !disjoint(&old, &new) {
+        return Err(overlap_error("the new buffer"));
+    }
+    let capacity = capacity_for(new.len())?;
+    let t = Table::new(slice_mut(&mut old)).map_err(to_js)?;
+    t.shrink_into(slice_mut(&mut new), capacity).map_err(to_js)
+}
+
+/// The capacity a buffer of `len` numbers has, or an error.
+fn capacity_for(len: usize) -> Result<usize> {
     let capacity = (len.saturating_sub(layout::HEADER_LEN)) / layout::COLUMNS;
     if layout::buffer_len(capacity) != len {
         return Err(Error::new(
@@ -91,8 +117,7 @@ pub fn grow(mut old: Float64ArraySlice, mut new: Float64ArraySlice) -> Result<()
             format!("a buffer of length {len} fits no capacity"),
         ));
     }
-    let t = Table::new(slice_mut(&mut old)).map_err(to_js)?;
-    t.grow_into(slice_mut(&mut new), capacity).map_err(to_js)
+    Ok(capacity)
 }
 
 /// Ends the transaction that `handle` belongs to at `end` and frees its
@@ -144,12 +169,232 @@ pub fn finish(
         .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
 }
 
+thread_local! {
+    /// The JSON of the last finish, reused so that a finish does not
+    /// allocate (and fault in) a fresh buffer; its bytes are copied into the
+    /// JS string or Buffer before the call returns.
+    static JSON_OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Everything else a JSON finish needs, reused likewise.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    /// The text of the last `finishJsonKeyed` (see [`TextIn`]).
+    static TEXT_IN: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A string argument copied as UTF-16 into this thread's `TEXT_IN`, whose
+/// space is reused (napi-rs's `Utf16String` zero-fills a fresh `Vec` and
+/// asks for the length first: about twice the time). Errors as
+/// `Utf16String`'s.
+pub struct TextIn;
+
+impl TypeName for TextIn {
+    fn type_name() -> &'static str {
+        "String"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::String
+    }
+}
+
+impl ValidateNapiValue for TextIn {}
+
+/// Most units of `TEXT_IN` kept between calls.
+const KEEP_TEXT_UP_TO: usize = 1 << 19;
+
+impl FromNapiValue for TextIn {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        const WHY: &str = "Failed to convert napi `utf16 string` into rust type `String`";
+        TEXT_IN.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            if buf.capacity() > KEEP_TEXT_UP_TO {
+                *buf = Vec::new();
+            }
+            buf.clear();
+            buf.reserve(4096);
+            // One call when the text fits (N-API writes at most size - 1
+            // units and a terminator), else a second with the length.
+            let mut size = buf.capacity();
+            let mut written = 0usize;
+            // SAFETY: `buf` has room for `size` units; N-API writes at most
+            // that many and reports how many it wrote.
+            check_status!(
+                unsafe {
+                    sys::napi_get_value_string_utf16(
+                        env,
+                        value,
+                        buf.as_mut_ptr(),
+                        size,
+                        &mut written,
+                    )
+                },
+                "{WHY}"
+            )?;
+            if written + 1 >= size {
+                let mut len = 0usize;
+                check_status!(
+                    unsafe {
+                        sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut len)
+                    },
+                    "{WHY}"
+                )?;
+                buf.reserve(len + 1);
+                size = buf.capacity();
+                check_status!(
+                    unsafe {
+                        sys::napi_get_value_string_utf16(
+                            env,
+                            value,
+                            buf.as_mut_ptr(),
+                            size,
+                            &mut written,
+                        )
+                    },
+                    "{WHY}"
+                )?;
+            }
+            // SAFETY: N-API initialised the first `written` units (fewer
+            // than `size`, the capacity).
+            unsafe { buf.set_len(written.min(size.saturating_sub(1))) };
+            Ok(TextIn)
+        })
+    }
+}
+
+/// The lists a JSON finish fills, kept from one call to the next.
+#[derive(Default)]
+struct Scratch {
+    texts: TextsBuf,
+    taken: Taken,
+    walk: WalkScratch,
+    assemble: AssembleScratch,
+    trace: Option<Trace>,
+}
+
+/// Buffers above this size are given back after use rather than kept.
+const KEEP_OUT_UP_TO: usize = 1 << 20;
+
+/// What a JSON finish returns: the first `len` bytes of this thread's
+/// `JSON_OUT`, as a JS string: Latin-1 (a plain copy) when every byte is
+/// ASCII, else decoded from UTF-8. (A Buffer was measured too: copying into
+/// one costs as much as the string, more for small traces, so there is no
+/// bytes variant.)
+pub struct JsonOut {
+    len: usize,
+    ascii: bool,
+}
+
+impl ToNapiValue for JsonOut {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        JSON_OUT.with(|cell| {
+            let mut out = cell.borrow_mut();
+            let mut value = ptr::null_mut();
+            let len = val.len.min(out.len());
+            let data = out.as_ptr();
+            // SAFETY: `data` points at `len` initialised bytes that live
+            // until this closure ends; N-API copies them.
+            let status = unsafe {
+                if val.ascii {
+                    sys::napi_create_string_latin1(env, data.cast(), len as isize, &mut value)
+                } else {
+                    sys::napi_create_string_utf8(env, data.cast(), len as isize, &mut value)
+                }
+            };
+            // The buffer keeps its length (write_trace_json writes over it).
+            if out.len() > KEEP_OUT_UP_TO {
+                *out = Vec::new();
+            }
+            if status != sys::Status::napi_ok {
+                return Err(Error::new(
+                    Status::GenericFailure,
+                    format!("could not hand the JSON to JS (napi status {status})"),
+                ));
+            }
+            Ok(value)
+        })
+    }
+}
+
+/// A payload decoder that reuses a [`TextsBuf`].
+type Decoder = for<'a> fn(
+    &'a [f64],
+    &'a [u16],
+    usize,
+    TextsBuf,
+) -> std::result::Result<Texts<'a>, PayloadError>;
+
+/// The shared body of `finishJson` and `finishJsonKeyed`: the JSON's length
+/// in `JSON_OUT` and whether it is ASCII, or `None` when `handle` is not
+/// active.
+#[allow(clippy::too_many_arguments)]
+fn finish_json_with(
+    m: &mut Float64ArraySlice,
+    handle: f64,
+    end: f64,
+    time_origin: f64,
+    meta: &Float64ArraySlice,
+    text: &[u16],
+    ids: Option<&str>,
+    decoder: Decoder,
+) -> Result<Option<(usize, bool)>> {
+    if !disjoint(m, meta) {
+        return Err(overlap_error("the payload array"));
+    }
+    let mut t = Table::new(slice_mut(m)).map_err(to_js)?;
+    if !t.is_active(handle) {
+        return Ok(None);
+    }
+    // Read the payload before anything is freed, so a bad payload leaves the
+    // transaction in place.
+    let count = t.transaction_len(handle).map_err(to_js)?;
+    SCRATCH.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let sc = &mut *guard;
+        let texts = decoder(meta, text, count, std::mem::take(&mut sc.texts))
+            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+        let early = match ids {
+            Some(ids) => Some(
+                EarlyIds::parse(ids.as_bytes(), count)
+                    .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?,
+            ),
+            None => None,
+        };
+        if !t
+            .take_transaction_into(handle, &mut sc.taken, &mut sc.walk)
+            .map_err(to_js)?
+        {
+            sc.texts = texts.into_buf();
+            return Ok(None);
+        }
+        let trace = sc.trace.get_or_insert_with(|| Trace {
+            trace_id: 0,
+            start: 0.0,
+            duration: 0.0,
+            dropped: 0,
+            rows: Vec::new(),
+        });
+        let taken = &sc.taken;
+        let scratch = &mut sc.assemble;
+        with_thread_ids(|ids| {
+            assemble_into(&taken.segments, end, taken.dropped, ids, scratch, trace)
+        });
+        if let Some(early) = early {
+            early.apply(trace);
+        }
+        let written = JSON_OUT.with(|cell| {
+            let mut out = cell.borrow_mut();
+            write_trace_json(&mut out, trace, &texts, time_origin)
+        });
+        sc.texts = texts.into_buf();
+        Ok(Some(written))
+    })
+}
+
 /// Like `finish`, but returns the whole trace as JSON. `meta` and `text`
-/// carry the names and attributes in creation order (see `core::json`).
-/// `ids`, when given, holds ids handed out before the end: the trace id's 32
-/// hex digits, then 16 per segment in creation order, all zeros where Rust
-/// is to draw one.
-#[napi(catch_unwind)]
+/// carry the names and attributes in creation order, in the plain format
+/// (see `core::json`). `ids`, when given, holds ids handed out before the
+/// end: the trace id's 32 hex digits, then 16 per segment in creation order,
+/// all zeros where Rust is to draw one.
+#[napi(catch_unwind, ts_return_type = "string | null")]
 pub fn finish_json(
     mut m: Float64ArraySlice,
     handle: f64,
@@ -158,35 +403,46 @@ pub fn finish_json(
     meta: Float64ArraySlice,
     text: Utf16String,
     ids: Option<String>,
-) -> Result<Option<String>> {
-    if !disjoint(&m, &meta) {
-        return Err(overlap_error("the payload array"));
-    }
-    let mut t = Table::new(slice_mut(&mut m)).map_err(to_js)?;
-    if !t.is_active(handle) {
-        return Ok(None);
-    }
-    // Read the payload before anything is freed, so a bad payload leaves the
-    // transaction in place.
-    let count = t.transaction_len(handle).map_err(to_js)?;
-    let texts =
-        decode(&meta, &text, count).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
-    let early = match &ids {
-        Some(ids) => Some(
-            EarlyIds::parse(ids.as_bytes(), count)
-                .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?,
-        ),
-        None => None,
-    };
-    let taken = match t.take_transaction(handle).map_err(to_js)? {
-        Some(taken) => taken,
-        None => return Ok(None),
-    };
-    let mut trace = with_thread_ids(|ids| assemble(&taken.segments, end, taken.dropped, ids));
-    if let Some(early) = early {
-        early.apply(&mut trace);
-    }
-    Ok(Some(trace_json(&trace, &texts, time_origin)))
+) -> Result<Option<JsonOut>> {
+    let ascii = finish_json_with(
+        &mut m,
+        handle,
+        end,
+        time_origin,
+        &meta,
+        &text,
+        ids.as_deref(),
+        decode_into,
+    )?;
+    Ok(ascii.map(|(len, ascii)| JsonOut { len, ascii }))
+}
+
+/// `finishJson` with the payload in the keyed format (each attribute key
+/// sent once, see `core::json`). The JSON is the same.
+#[napi(catch_unwind, ts_return_type = "string | null")]
+pub fn finish_json_keyed(
+    mut m: Float64ArraySlice,
+    handle: f64,
+    end: f64,
+    time_origin: f64,
+    meta: Float64ArraySlice,
+    #[napi(ts_arg_type = "string")] _text: TextIn,
+    ids: Option<String>,
+) -> Result<Option<JsonOut>> {
+    let ascii = TEXT_IN.with(|cell| {
+        let text = cell.borrow();
+        finish_json_with(
+            &mut m,
+            handle,
+            end,
+            time_origin,
+            &meta,
+            &text,
+            ids.as_deref(),
+            decode_keyed_into,
+        )
+    })?;
+    Ok(ascii.map(|(len, ascii)| JsonOut { len, ascii }))
 }
 
 /// Live counts read off every slot of the store.

@@ -1,31 +1,52 @@
 'use strict'
 
-// The two payloads that cross into the binding when a transaction ends:
+// What crosses into the binding when a transaction ends, and what comes back:
 // - `finish` writes rows of numbers (offsets from the layout: OUT_*, ROW_*)
 //   that `readTrace` turns into the finished trace's objects, with the names
 //   and attributes the JS side holds;
-// - `finishJson` takes the names and attributes as one string and a list of
-//   numbers that says how to cut it (the format is `src/core/json.rs`'s),
-//   which `writeJsonPayload` builds.
-// Both clear the side arrays of the slots they read.
+// - `finishJsonKeyed` (and the older `finishJson`) take the names and
+//   attributes as one string and a list of numbers that says how to cut it
+//   (the formats are `src/core/json.rs`'s and docs/binding-contract.md's),
+//   which `writeKeyedPayload` (and `writeJsonPayload`) build.
+// The attributes are read from the store's attribute arena (see
+// segment-store.js): per slot a list of entries, each a key id and kind in
+// `_aKey`, a number or boolean in `_aNum`, a string in `_aStr`.
+// `readTrace` frees the slots it reads; the JSON writers leave that to the
+// caller, once the binding has accepted the payload.
 
 const { ZERO_SPAN_ID, ZERO_TRACE_ID } = require('./ids')
 
-// Kinds of attribute values in the JSON payload (src/core/json.rs).
+// Kinds of attribute values: the JSON payload's (src/core/json.rs), and the
+// low two bits of an arena entry's `_aKey` (the key id is the rest).
 const KIND_STRING = 0
 const KIND_NUMBER = 1
 const KIND_BOOLEAN = 2
 
-/** Builds an attributes object from a flat [key, value, ...] list. */
-function attributesObject (list) {
+/** The attribute value of arena entry `e`. */
+function valueOf (store, e) {
+  const kind = store._aKey[e] & 3
+  if (kind === KIND_STRING) return store._aStr[e]
+  if (kind === KIND_NUMBER) return store._aNum[e]
+  return store._aNum[e] === 1
+}
+
+/** The key of arena entry `e`. */
+function keyOf (store, e) {
+  const id = store._aKey[e] >> 2
+  return id >= 0 ? store._keyText[id] : store._rawKeys.get(e)
+}
+
+/** Builds the attributes object of slot `s` from its arena list. */
+function attributesObject (store, s) {
   const o = {}
-  if (list === undefined) return o
-  for (let i = 0; i < list.length; i += 2) {
-    const k = list[i]
+  const next = store._aNext
+  for (let e = store._aHead[s]; e !== 0; e = next[e]) {
+    const k = keyOf(store, e)
+    const v = valueOf(store, e)
     if (k === '__proto__') {
-      Object.defineProperty(o, k, { value: list[i + 1], writable: true, enumerable: true, configurable: true })
+      Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true })
     } else {
-      o[k] = list[i + 1]
+      o[k] = v
     }
   }
   return o
@@ -35,7 +56,7 @@ function attributesObject (list) {
  * The finished trace from the rows `finish` wrote into `out` and the ids it
  * returned (`ids`: the trace id's 32 hex digits, then 16 per row).
  * Ids handed out early (spanIdOf/traceIdOf) win over the ones drawn at the
- * end. Clears the side arrays of every slot read.
+ * end. Frees every slot read.
  * @param {object} store the SegmentStore whose side arrays hold the names
  * @param {Float64Array} out
  * @param {string} ids
@@ -47,13 +68,13 @@ function readTrace (store, out, ids, traceId, layout, timeOrigin) {
   const { OUT_HEADER, OUT_ROW, ROW_SLOT, ROW_PARENT, ROW_START, ROW_DURATION, ROW_EXCLUSIVE, ROW_TRUNCATED } = layout
   const n = out[layout.OUT_COUNT]
   const names = store._names
-  const attrs = store._attrs
   const spanIds = store._spanIds
   // A parent can sort after its child, so all ids are settled before any is used.
   const rowIds = new Array(n)
   for (let k = 0; k < n; k++) {
     const at = 32 + 16 * k
-    rowIds[k] = spanIds[out[OUT_HEADER + OUT_ROW * k + ROW_SLOT]] ?? ids.slice(at, at + 16)
+    const early = spanIds === null ? undefined : spanIds[out[OUT_HEADER + OUT_ROW * k + ROW_SLOT]]
+    rowIds[k] = early ?? ids.slice(at, at + 16)
   }
   const segments = new Array(n)
   for (let k = 0; k < n; k++) {
@@ -67,7 +88,7 @@ function readTrace (store, out, ids, traceId, layout, timeOrigin) {
       start: out[o + ROW_START],
       duration: out[o + ROW_DURATION],
       exclusive: out[o + ROW_EXCLUSIVE],
-      attributes: attributesObject(attrs[s]),
+      attributes: attributesObject(store, s),
       truncated: out[o + ROW_TRUNCATED] === 1
     }
     store._clearSide(s)
@@ -83,23 +104,136 @@ function readTrace (store, out, ids, traceId, layout, timeOrigin) {
   }
 }
 
+/** `store._meta`, grown to hold at least `need` numbers (keeping the first `keep`). */
+function metaFor (store, need, keep) {
+  let meta = store._meta
+  if (need > meta.length) {
+    const bigger = new Float64Array(need * 2)
+    bigger.set(meta.subarray(0, keep))
+    meta = store._meta = bigger
+  }
+  return meta
+}
+
+/**
+ * The ids handed out early for the transaction of `root` whose slots are
+ * `store._slots[0..n]` (zeros where the finisher draws one), or undefined
+ * when there are none.
+ */
+function earlyIds (store, root, n, any) {
+  const traceIds = store._traceIds
+  const traceId = traceIds === null ? undefined : traceIds[root & store._mask]
+  if (!any && traceId === undefined) return undefined
+  const spanIds = store._spanIds
+  const slots = store._slots
+  let ids = traceId ?? ZERO_TRACE_ID
+  for (let k = 0; k < n; k++) ids += (spanIds === null ? undefined : spanIds[slots[k]]) ?? ZERO_SPAN_ID
+  return ids
+}
+
 /**
  * The names and attributes of the `n` segments of transaction `root`, in
- * creation order, as `finishJson` takes them: `text` (every string, one
- * after another), `meta` (per segment: name length, attribute count, then
- * per attribute key length, kind, value), and `ids` (the ids handed out
- * early, zeros where the finisher draws one; undefined when there are none).
+ * creation order, in the keyed format `finishJsonKeyed` takes:
+ *   meta: keyCount, keyAt, then per segment nameLength, attributeCount, and
+ *         per attribute keyIndex, kind, value; from index keyAt, the
+ *         keyCount key lengths
+ *   text: the keys' texts, then per segment its name and its string values
+ * with `ids` (the ids handed out early, zeros where the finisher draws one;
+ * undefined when there are none). Each key is sent once per call: a store's
+ * interned keys are stamped with the call's number when first listed.
  * Records the slots read in `store._slots`. Grows `store._meta` as needed.
+ */
+function writeKeyedPayload (store, root, n) {
+  const mask = store._mask
+  if (store._slots.length < n) store._slots = new Int32Array(n * 2)
+  const slots = store._slots
+  const names = store._names
+  const next = store._next
+  const head = store._aHead
+  const aKey = store._aKey
+  const aNum = store._aNum
+  const aStr = store._aStr
+  const aNext = store._aNext
+  const spanIds = store._spanIds
+  const keyText = store._keyText
+  const stamp = store._keyStamp
+  const keyAt = store._keyAt
+  const keyLens = store._keyLens
+  const call = store._nextCall()
+  let keyCount = 0
+  let keys = ''
+  let text = ''
+  let anyEarly = false
+  let meta = metaFor(store, 2 + 2 * n, 0)
+  let j = 2
+  let cur = root
+  for (let k = 0; k < n; k++) {
+    const s = cur & mask
+    slots[k] = s
+    if (spanIds !== null && spanIds[s] !== undefined) anyEarly = true
+    const name = names[s]
+    if (j + 2 > meta.length) meta = metaFor(store, j + 2 + 2 * (n - k), j)
+    text += name
+    meta[j++] = name.length
+    const countAt = j++
+    let count = 0
+    for (let e = head[s]; e !== 0; e = aNext[e]) {
+      if (j + 3 > meta.length) meta = metaFor(store, j + 3 + 2 * (n - k), j)
+      const w = aKey[e]
+      const id = w >> 2
+      if (id >= 0) {
+        if (stamp[id] !== call) {
+          stamp[id] = call
+          keyAt[id] = keyCount
+          const key = keyText[id]
+          keys += key
+          keyLens[keyCount++] = key.length
+        }
+        meta[j++] = keyAt[id]
+      } else {
+        const key = store._rawKeys.get(e)
+        keys += key
+        keyLens[keyCount] = key.length
+        meta[j++] = keyCount++
+      }
+      const kind = w & 3
+      meta[j++] = kind
+      if (kind === KIND_STRING) {
+        const v = aStr[e]
+        text += v
+        meta[j++] = v.length
+      } else {
+        meta[j++] = aNum[e]
+      }
+      count++
+    }
+    meta[countAt] = count
+    cur = next[s]
+  }
+  if (j + keyCount > meta.length) meta = metaFor(store, j + keyCount, j)
+  for (let i = 0; i < keyCount; i++) meta[j + i] = keyLens[i]
+  meta[0] = keyCount
+  meta[1] = j
+  return { meta, text: keys + text, ids: earlyIds(store, root, n, anyEarly) }
+}
+
+/**
+ * The same names and attributes in the plain format `finishJson` takes
+ * (src/core/json.rs): `text` (every string, one after another), `meta` (per
+ * segment: name length, attribute count, then per attribute key length,
+ * kind, value), and `ids` as for writeKeyedPayload. For a binding without
+ * `finishJsonKeyed`.
  */
 function writeJsonPayload (store, root, n) {
   const mask = store._mask
   if (store._slots.length < n) store._slots = new Int32Array(n * 2)
   const slots = store._slots
   const names = store._names
-  const attrs = store._attrs
   const next = store._next
+  const head = store._aHead
+  const aNext = store._aNext
   const spanIds = store._spanIds
-  let earlyIds = store._traceIds[root & mask] !== undefined
+  let anyEarly = false
   let meta = store._meta
   let j = 0
   let text = ''
@@ -107,47 +241,43 @@ function writeJsonPayload (store, root, n) {
   for (let k = 0; k < n; k++) {
     const s = cur & mask
     slots[k] = s
-    if (spanIds[s] !== undefined) earlyIds = true
+    if (spanIds !== null && spanIds[s] !== undefined) anyEarly = true
     const name = names[s]
-    const list = attrs[s]
-    const width = list === undefined ? 2 : 2 + 1.5 * list.length
-    if (j + width > meta.length) {
-      const bigger = new Float64Array((j + width) * 2)
-      bigger.set(meta)
-      meta = store._meta = bigger
-    }
+    if (j + 2 > meta.length) meta = metaFor(store, j + 2, j)
     text += name
     meta[j++] = name.length
-    if (list === undefined) {
-      meta[j++] = 0
-    } else {
-      meta[j++] = list.length / 2
-      for (let i = 0; i < list.length; i += 2) {
-        const key = list[i]
-        const v = list[i + 1]
-        text += key
-        meta[j++] = key.length
-        if (typeof v === 'string') {
-          text += v
-          meta[j++] = KIND_STRING
-          meta[j++] = v.length
-        } else if (typeof v === 'number') {
-          meta[j++] = KIND_NUMBER
-          meta[j++] = v
-        } else {
-          meta[j++] = KIND_BOOLEAN
-          meta[j++] = v ? 1 : 0
-        }
+    const countAt = j++
+    let count = 0
+    for (let e = head[s]; e !== 0; e = aNext[e]) {
+      if (j + 3 > meta.length) meta = metaFor(store, j + 3, j)
+      const key = keyOf(store, e)
+      const kind = store._aKey[e] & 3
+      text += key
+      meta[j++] = key.length
+      meta[j++] = kind
+      if (kind === KIND_STRING) {
+        const v = store._aStr[e]
+        text += v
+        meta[j++] = v.length
+      } else {
+        meta[j++] = store._aNum[e]
       }
+      count++
     }
+    meta[countAt] = count
     cur = next[s]
   }
-  let ids
-  if (earlyIds) {
-    ids = store._traceIds[root & mask] ?? ZERO_TRACE_ID
-    for (let k = 0; k < n; k++) ids += spanIds[slots[k]] ?? ZERO_SPAN_ID
-  }
-  return { meta, text, ids }
+  return { meta, text, ids: earlyIds(store, root, n, anyEarly) }
 }
 
-module.exports = { readTrace, writeJsonPayload, attributesObject }
+module.exports = {
+  readTrace,
+  writeKeyedPayload,
+  writeJsonPayload,
+  attributesObject,
+  valueOf,
+  keyOf,
+  KIND_STRING,
+  KIND_NUMBER,
+  KIND_BOOLEAN
+}

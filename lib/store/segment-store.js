@@ -7,10 +7,32 @@
 // (start/end a segment, set an attribute, isActive and the other look-ups)
 // reads and writes that buffer directly and never crosses into the binding.
 // The binding is called for bulk work only: reserving 256 handles at a time,
-// growing the table, finishing a transaction (ordering, exclusive times, ids,
-// JSON), and scanning for stats, leaks and checks. Names and attribute values
-// stay in JS arrays beside the columns ("side arrays"), indexed by slot, so no
-// string crosses until a transaction is finished as JSON.
+// growing and shrinking the table, finishing a transaction (ordering,
+// exclusive times, ids, JSON), and scanning for stats, leaks and checks.
+// Names stay in a JS array beside the columns (a "side array", indexed by
+// slot), attributes in an arena of typed columns (below), so no string
+// crosses until a transaction is finished as JSON.
+//
+// Attributes: keys are interned per store (an id per distinct key, up to
+// MAX_KEYS; keys past that are kept as strings per entry). Each slot's
+// attributes are a list of arena entries, in the order first set:
+// `_aHead[slot]` is the first entry (0: none), `_aNext[e]` the next; entry
+// `e` holds `key id << 2 | kind` in `_aKey`, a number or boolean (0/1) in
+// `_aNum` (unboxed) and a string value in `_aStr`. Entry 0 is never used, so
+// 0 means "none". Freed entries form a free list through `_aNext`.
+//
+// Sizing: the table doubles when a batch of handles does not fit (Rust's
+// `reserve`), and shrinks after a burst: once SHRINK_AFTER transactions in a
+// row have ended with less than an eighth of the slots occupied, to the
+// smallest capacity (at least MIN_CAPACITY) that is at most a quarter full,
+// if the occupied slots fit it without two sharing a slot (Rust's `shrink`
+// checks; else the next larger capacity is tried, and when none fits, the
+// shrink is tried again SHRINK_RETRY ends later). A grown table is a quarter
+// full and a shrunk one at most a quarter full, so only a load that falls
+// by half and more, for SHRINK_AFTER ends, resizes at all: a steady load
+// (or a lull shorter than that) never does. The attribute arena doubles when
+// full and is compacted on the same schedule, to the smallest size that
+// leaves it at most a quarter full.
 //
 // `defineSegmentStore(binding)` makes the class for one binding (the native
 // addon or the pure-JS backend: same functions over the same layout); the
@@ -21,7 +43,7 @@ const { performance } = require('node:perf_hooks')
 const { readLayout } = require('./layout')
 const { cutUtf8 } = require('./utf8')
 const { randomHex } = require('./ids')
-const { readTrace, writeJsonPayload } = require('./payload')
+const { readTrace, writeJsonPayload, writeKeyedPayload, KIND_STRING, KIND_NUMBER, KIND_BOOLEAN } = require('./payload')
 const v = require('../validate')
 
 const timeOrigin = performance.timeOrigin
@@ -30,11 +52,18 @@ const now = () => performance.now()
 const OPTION_KEYS = ['maxSegmentsPerTransaction', 'maxAttributesPerSegment', 'maxAttributeValueLength']
 const LEAK_OPTION_KEYS = ['segmentOlderThanMs', 'transactionOlderThanMs', 'now', 'limit']
 
-// The side arrays, indexed by slot: names, attribute lists ([key, value, ...]),
-// and ids handed out early by spanIdOf/traceIdOf (the latter on root slots
-// only). They move with their records when the table grows and are cleared
-// when the transaction ends.
-const SIDE = ['_names', '_attrs', '_spanIds', '_traceIds']
+// Interned attribute keys per store; new keys past this many are stored as
+// strings in their entries (so a program that makes keys without end does
+// not grow the key table without end).
+const MAX_KEYS = 4096
+// Smallest attribute arena, in entries.
+const MIN_ARENA = 1024
+// Transactions ended in a row at low occupancy before the store shrinks.
+const SHRINK_AFTER = 256
+// Transactions ended before a shrink that did not fit is tried again.
+const SHRINK_RETRY = 1024
+// Positions of a slot's attribute list whose key ids are cached.
+const KEY_CACHE = 8
 
 /**
  * The SegmentStore class for `binding`.
@@ -46,9 +75,45 @@ function defineSegmentStore (binding) {
   const {
     MAX_HANDLE, FREE, NONE, HEADER_LEN, COLUMNS, RESERVE_MAX, MIN_CAPACITY, MAX_CAPACITY,
     H_RESERVED, H_RESERVE, H_LIVE_TXN, H_LIVE_SEG, H_TOTAL_TXN, H_TOTAL_SEG, H_DROPPED,
+    H_OCCUPIED, H_CAPACITY, C_HANDLE,
     OUT_HEADER, OUT_ROW, LEAK_ROW, LEAK_HANDLE, LEAK_ROOT, LEAK_START
   } = layout
   const { initStore, reserve, grow, finish, finishJson, scan, leaks, check } = binding
+  // Newer binding functions (docs/binding-contract.md); a binding without
+  // them gets the fallbacks, which give the same results.
+  const finishJsonKeyed = typeof binding.finishJsonKeyed === 'function' ? binding.finishJsonKeyed : null
+  const shrink = typeof binding.shrink === 'function' ? binding.shrink : shrinkInJs
+
+  /**
+   * `shrink` for a binding that lacks it: the same checks and the same
+   * buffer as src/core/table.rs `shrink_into`, bit for bit.
+   */
+  function shrinkInJs (old, next) {
+    const cap = old[H_CAPACITY]
+    const small = (next.length - HEADER_LEN) / COLUMNS
+    const mask = small - 1
+    const taken = new Uint8Array(small)
+    const hb = HEADER_LEN + C_HANDLE * cap
+    let occupied = 0
+    for (let s = 0; s < cap; s++) {
+      const h = old[hb + s]
+      if (h === FREE) continue
+      const t = h & mask
+      occupied++
+      if (taken[t] === 1 || 2 * occupied > small) return false
+      taken[t] = 1
+    }
+    initStore(next, small)
+    next.set(old.subarray(0, HEADER_LEN))
+    next[H_CAPACITY] = small
+    for (let s = 0; s < cap; s++) {
+      const h = old[hb + s]
+      if (h === FREE) continue
+      const t = h & mask
+      for (let c = 0; c < COLUMNS; c++) next[HEADER_LEN + c * small + t] = old[HEADER_LEN + c * cap + s]
+    }
+    return true
+  }
 
   function readOptions (options) {
     if (options === null) throw v.typeError('SegmentStore: options', 'an object or undefined', options)
@@ -69,14 +134,41 @@ function defineSegmentStore (binding) {
       this._out = new Float64Array(OUT_HEADER + OUT_ROW * 64) // rows from finish
       this._meta = new Float64Array(256) // the JSON payload's numbers
       this._slots = new Int32Array(64) // the slots a JSON payload read
+      // Interned keys: id by key, key by id; per id the last payload call
+      // that listed it and its index there.
+      this._keyIds = new Map()
+      this._keyText = []
+      this._keyStamp = new Int32Array(64)
+      this._keyAt = new Int32Array(64)
+      this._keyLens = []
+      this._call = 0
+      // Key ids by list position: the key last set at that position.
+      this._cacheKey = new Array(KEY_CACHE).fill(undefined)
+      this._cacheId = new Int32Array(KEY_CACHE)
+      this._low = 0 // transactions ended in a row at low occupancy
+      this._initArena(MIN_ARENA)
       const buffer = new Float64Array(HEADER_LEN + COLUMNS * MIN_CAPACITY)
       initStore(buffer, MIN_CAPACITY)
-      this._adopt(buffer, SIDE.map(() => new Array(MIN_CAPACITY).fill(undefined)))
+      this._spanIds = null // made on first use, like _traceIds (on root slots only)
+      this._traceIds = null
+      this._adopt(buffer, new Array(MIN_CAPACITY).fill(undefined), new Int32Array(MIN_CAPACITY), null, null)
     }
 
-    /** Points the column views at `buffer`, and the side arrays at `side`. */
-    _adopt (buffer, side) {
-      const capacity = buffer[layout.H_CAPACITY]
+    /** An empty attribute arena of `size` entries. */
+    _initArena (size) {
+      this._aKey = new Int32Array(size)
+      this._aNum = new Float64Array(size)
+      this._aStr = new Array(size).fill(undefined)
+      this._aNext = new Int32Array(size)
+      this._aFree = 0 // first free entry, 0 when none
+      this._aTop = 1 // entries from here on have never been used
+      this._aLive = 0
+      this._rawKeys = new Map() // entry -> key, for keys not interned
+    }
+
+    /** Points the column views at `buffer`, and the side arrays at the ones given. */
+    _adopt (buffer, names, heads, spanIds, traceIds) {
+      const capacity = buffer[H_CAPACITY]
       const column = (k) => buffer.subarray(HEADER_LEN + k * capacity, HEADER_LEN + (k + 1) * capacity)
       this._buffer = buffer
       this._capacity = capacity
@@ -90,26 +182,192 @@ function defineSegmentStore (binding) {
       this._count = column(layout.C_COUNT)
       this._dropped = column(layout.C_DROPPED)
       this._tail = column(layout.C_TAIL)
-      for (let i = 0; i < SIDE.length; i++) this[SIDE[i]] = side[i]
+      this._names = names
+      this._aHead = heads
+      this._spanIds = spanIds
+      this._traceIds = traceIds
+    }
+
+    /**
+     * Adopts `buffer`, a copy of the table at another capacity (grown or
+     * shrunk by the binding); the side arrays move with their records.
+     */
+    _move (buffer) {
+      const capacity = buffer[H_CAPACITY]
+      const mask = capacity - 1
+      const names = new Array(capacity).fill(undefined)
+      const heads = new Int32Array(capacity)
+      const spanIds = this._spanIds === null ? null : new Array(capacity).fill(undefined)
+      const traceIds = this._traceIds === null ? null : new Array(capacity).fill(undefined)
+      for (let s = 0; s < this._capacity; s++) {
+        const h = this._handle[s]
+        if (h === FREE) continue
+        const t = h & mask
+        names[t] = this._names[s]
+        heads[t] = this._aHead[s]
+        if (spanIds !== null) spanIds[t] = this._spanIds[s]
+        if (traceIds !== null) traceIds[t] = this._traceIds[s]
+      }
+      this._adopt(buffer, names, heads, spanIds, traceIds)
     }
 
     /** Doubles the table; names and attributes move with their records. */
     _grow () {
       const capacity = this._capacity * 2
       if (capacity > MAX_CAPACITY) {
-        throw new RangeError(`SegmentStore: full: ${this._buffer[layout.H_OCCUPIED]} segments are live, the most it can hold is ${MAX_CAPACITY / 2}`)
+        throw new RangeError(`SegmentStore: full: ${this._buffer[H_OCCUPIED]} segments are live, the most it can hold is ${MAX_CAPACITY / 2}`)
       }
       const buffer = new Float64Array(HEADER_LEN + COLUMNS * capacity)
       grow(this._buffer, buffer)
-      const side = SIDE.map(() => new Array(capacity).fill(undefined))
-      const mask = capacity - 1
-      for (let s = 0; s < this._capacity; s++) {
-        const h = this._handle[s]
-        if (h !== FREE) {
-          for (let i = 0; i < SIDE.length; i++) side[i][h & mask] = this[SIDE[i]][s]
+      this._move(buffer)
+      this._low = 0
+    }
+
+    /**
+     * After a transaction ended: counts the ends in a row at low occupancy
+     * (under an eighth of the table, or of the arena) and, after
+     * SHRINK_AFTER of them, shrinks the table and compacts the arena.
+     */
+    _afterEnd () {
+      const tableLow = this._capacity > MIN_CAPACITY && 8 * this._buffer[H_OCCUPIED] < this._capacity
+      const arenaLow = this._aKey.length > MIN_ARENA && 8 * this._aLive < this._aKey.length
+      if (!tableLow && !arenaLow) {
+        if (this._low > 0) this._low = 0
+        return
+      }
+      if (++this._low < SHRINK_AFTER) return
+      this._low = 0
+      if (arenaLow) this._compactArena()
+      if (tableLow && !this._shrink()) this._low = SHRINK_AFTER - SHRINK_RETRY
+    }
+
+    /**
+     * Moves the table into the smallest capacity it fills at most a
+     * quarter of, or the next larger one where no two occupied slots share
+     * a slot; false when none below the current one fits.
+     */
+    _shrink () {
+      const occupied = this._buffer[H_OCCUPIED]
+      let capacity = MIN_CAPACITY
+      while (4 * occupied > capacity) capacity *= 2
+      for (; capacity < this._capacity; capacity *= 2) {
+        const buffer = new Float64Array(HEADER_LEN + COLUMNS * capacity)
+        if (shrink(this._buffer, buffer)) {
+          this._move(buffer)
+          return true
         }
       }
-      this._adopt(buffer, side)
+      return false
+    }
+
+    /** Copies the live attribute entries into the smallest arena they fill at most a quarter of. */
+    _compactArena () {
+      let size = this._aKey.length / 2
+      while (size > MIN_ARENA && 4 * (this._aLive + 1) <= size / 2) size /= 2
+      const { _aKey: key, _aNum: num, _aStr: str, _aNext: next, _rawKeys: raw } = this
+      const heads = this._aHead
+      this._initArena(size)
+      let top = 1
+      for (let s = 0; s < this._capacity; s++) {
+        let e = heads[s]
+        if (e === 0) continue
+        let prev = 0
+        for (; e !== 0; e = next[e]) {
+          const t = top++
+          this._aKey[t] = key[e]
+          this._aNum[t] = num[e]
+          this._aStr[t] = str[e]
+          if (key[e] < 0) this._rawKeys.set(t, raw.get(e))
+          if (prev === 0) heads[s] = t
+          else this._aNext[prev] = t
+          prev = t
+        }
+      }
+      this._aTop = top
+      this._aLive = top - 1
+    }
+
+    /** A free arena entry, doubling the arena when none is left. */
+    _aAlloc () {
+      let e = this._aFree
+      if (e !== 0) {
+        this._aFree = this._aNext[e]
+      } else {
+        if (this._aTop === this._aKey.length) this._growArena()
+        e = this._aTop++
+      }
+      this._aNext[e] = 0
+      this._aLive++
+      return e
+    }
+
+    _growArena () {
+      const size = this._aKey.length * 2
+      const key = new Int32Array(size)
+      const num = new Float64Array(size)
+      const next = new Int32Array(size)
+      key.set(this._aKey)
+      num.set(this._aNum)
+      next.set(this._aNext)
+      const str = this._aStr
+      for (let i = str.length; i < size; i++) str.push(undefined)
+      this._aKey = key
+      this._aNum = num
+      this._aNext = next
+    }
+
+    /** Frees the attribute list of slot `s`. */
+    _freeAttributes (s) {
+      let e = this._aHead[s]
+      if (e === 0) return
+      this._aHead[s] = 0
+      const next = this._aNext
+      const str = this._aStr
+      let free = this._aFree
+      let n = 0
+      while (e !== 0) {
+        const after = next[e]
+        if (this._aKey[e] < 0) this._rawKeys.delete(e)
+        str[e] = undefined
+        next[e] = free
+        free = e
+        e = after
+        n++
+      }
+      this._aFree = free
+      this._aLive -= n
+    }
+
+    /** The number of the next JSON payload (for the key stamps), never 0. */
+    _nextCall () {
+      if (this._call >= 0x7fffffff) {
+        this._keyStamp.fill(0)
+        this._call = 0
+      }
+      return ++this._call
+    }
+
+    /** The id of `key` (interned on first use), or -1 past MAX_KEYS. `at` is its list position. */
+    _keyId (key, at) {
+      if (at < KEY_CACHE && this._cacheKey[at] === key) return this._cacheId[at]
+      let id = this._keyIds.get(key)
+      if (id === undefined) {
+        id = this._keyText.length
+        if (id >= MAX_KEYS) return -1
+        this._keyIds.set(key, id)
+        this._keyText.push(key)
+        if (id >= this._keyStamp.length) {
+          const stamp = new Int32Array(this._keyStamp.length * 2)
+          stamp.set(this._keyStamp)
+          this._keyStamp = stamp
+          this._keyAt = new Int32Array(stamp.length)
+        }
+      }
+      if (at < KEY_CACHE) {
+        this._cacheKey[at] = key
+        this._cacheId[at] = id
+      }
+      return id
     }
 
     /** Takes a reserved handle, refilling the reserve (one crossing per 256). */
@@ -209,18 +467,48 @@ function defineSegmentStore (binding) {
       if (key.length === 0) throw new RangeError(`setAttribute: key must not be empty once cut to maxAttributeValueLength (${this._maxValue} bytes)`)
       if (!given || !this.isActive(handle)) return
       const s = handle & this._mask
-      const list = this._attrs[s]
-      if (list === undefined) {
-        if (this._maxAttributes > 0) this._attrs[s] = [key, value]
-        return
-      }
-      for (let i = 0; i < list.length; i += 2) {
-        if (list[i] === key) {
-          list[i + 1] = value
+      const aKey = this._aKey
+      const next = this._aNext
+      let last = 0
+      let at = 0
+      for (let e = this._aHead[s]; e !== 0; e = next[e]) {
+        const id = aKey[e] >> 2
+        if ((id >= 0 ? this._keyText[id] : this._rawKeys.get(e)) === key) {
+          this._setValue(e, id, value, type)
           return
         }
+        last = e
+        at++
       }
-      if (list.length < 2 * this._maxAttributes) list.push(key, value)
+      if (at >= this._maxAttributes) return
+      const id = this._keyId(key, at)
+      const e = this._aAlloc() // may grow the arena: read its columns after
+      if (id < 0) this._rawKeys.set(e, key)
+      // A new entry's string column is empty already (cleared when freed).
+      if (type === 'string') {
+        this._aKey[e] = (id << 2) | KIND_STRING
+        this._aStr[e] = value
+      } else if (type === 'number') {
+        this._aKey[e] = (id << 2) | KIND_NUMBER
+        this._aNum[e] = value
+      } else {
+        this._aKey[e] = (id << 2) | KIND_BOOLEAN
+        this._aNum[e] = value ? 1 : 0
+      }
+      if (last === 0) this._aHead[s] = e
+      else this._aNext[last] = e
+    }
+
+    /** Writes `value` (of type `type`) into arena entry `e` of key id `id`. */
+    _setValue (e, id, value, type) {
+      if (type === 'string') {
+        this._aKey[e] = (id << 2) | KIND_STRING
+        this._aStr[e] = value
+      } else {
+        this._aKey[e] = (id << 2) | (type === 'number' ? KIND_NUMBER : KIND_BOOLEAN)
+        this._aNum[e] = type === 'number' ? value : value ? 1 : 0
+        this._aStr[e] = undefined
+      }
     }
 
     isActive (handle) {
@@ -248,21 +536,23 @@ function defineSegmentStore (binding) {
     spanIdOf (handle) {
       if (!v.checkHandle(handle, 'spanIdOf: handle') || !this.isActive(handle)) return null
       const s = handle & this._mask
-      return this._spanIds[s] ?? (this._spanIds[s] = randomHex(8))
+      const ids = this._spanIds ?? (this._spanIds = new Array(this._capacity).fill(undefined))
+      return ids[s] ?? (ids[s] = randomHex(8))
     }
 
     traceIdOf (handle) {
       if (!v.checkHandle(handle, 'traceIdOf: handle') || !this.isActive(handle)) return null
       const rs = this._root[handle & this._mask] & this._mask
-      return this._traceIds[rs] ?? (this._traceIds[rs] = randomHex(16))
+      const ids = this._traceIds ?? (this._traceIds = new Array(this._capacity).fill(undefined))
+      return ids[rs] ?? (ids[rs] = randomHex(16))
     }
 
-    /** Clears the side arrays of slot `s`. */
+    /** Clears the side arrays of slot `s` and frees its attributes. */
     _clearSide (s) {
       this._names[s] = undefined
-      this._attrs[s] = undefined
-      this._spanIds[s] = undefined
-      this._traceIds[s] = undefined
+      if (this._aHead[s] !== 0) this._freeAttributes(s)
+      if (this._spanIds !== null) this._spanIds[s] = undefined
+      if (this._traceIds !== null) this._traceIds[s] = undefined
     }
 
     /** The segment count of root slot `rs`, refusing one no table can hold. */
@@ -286,10 +576,12 @@ function defineSegmentStore (binding) {
       if (t < 0) return null
       const rs = this._root[handle & this._mask] & this._mask
       const n = this._countOf(rs)
-      const traceId = this._traceIds[rs]
+      const traceId = this._traceIds === null ? undefined : this._traceIds[rs]
       if (this._out.length < OUT_HEADER + OUT_ROW * n) this._out = new Float64Array(OUT_HEADER + OUT_ROW * n * 2)
       const ids = finish(this._buffer, handle, t, this._out)
-      return readTrace(this, this._out, ids, traceId, layout, timeOrigin)
+      const trace = readTrace(this, this._out, ids, traceId, layout, timeOrigin)
+      this._afterEnd()
+      return trace
     }
 
     endTransactionJSON (handle, endTime) {
@@ -297,10 +589,17 @@ function defineSegmentStore (binding) {
       if (t < 0) return null
       const root = this._root[handle & this._mask]
       const n = this._countOf(root & this._mask)
-      const payload = writeJsonPayload(this, root, n)
-      const json = finishJson(this._buffer, handle, t, timeOrigin, payload.meta, payload.text, payload.ids)
+      let json
+      if (finishJsonKeyed !== null) {
+        const p = writeKeyedPayload(this, root, n)
+        json = finishJsonKeyed(this._buffer, handle, t, timeOrigin, p.meta, p.text, p.ids)
+      } else {
+        const p = writeJsonPayload(this, root, n)
+        json = finishJson(this._buffer, handle, t, timeOrigin, p.meta, p.text, p.ids)
+      }
       const slots = this._slots
       for (let k = 0; k < n; k++) this._clearSide(slots[k])
+      this._afterEnd()
       return json
     }
 
@@ -345,6 +644,34 @@ function defineSegmentStore (binding) {
       return { now: at, transactions, segments }
     }
 
+    /** What is wrong with the attribute arena: entries lost, shared or counted wrong. */
+    _arenaProblems () {
+      const problems = []
+      const size = this._aKey.length
+      const seen = new Uint8Array(size)
+      let listed = 0
+      const walk = (e, what) => {
+        for (let steps = 0; e !== 0; steps++) {
+          if (!(e > 0 && e < this._aTop) || seen[e] === 1 || steps > size) {
+            problems.push(`attribute arena: ${what} reaches entry ${e} twice or out of range`)
+            return
+          }
+          seen[e] = 1
+          listed++
+          e = this._aNext[e]
+        }
+      }
+      for (let s = 0; s < this._capacity; s++) {
+        const before = listed
+        if (this._aHead[s] !== 0) walk(this._aHead[s], `slot ${s}`)
+        if (listed - before > this._maxAttributes) problems.push(`slot ${s}: ${listed - before} attributes, more than ${this._maxAttributes}`)
+      }
+      if (listed !== this._aLive) problems.push(`attribute arena: ${listed} entries listed, ${this._aLive} counted`)
+      walk(this._aFree, 'the free list')
+      if (listed !== this._aTop - 1) problems.push(`attribute arena: ${listed} entries listed or free, ${this._aTop - 1} handed out`)
+      return problems
+    }
+
     verify () {
       const problems = check(this._buffer)
       for (let s = 0; s < this._capacity; s++) {
@@ -352,12 +679,13 @@ function defineSegmentStore (binding) {
         if (live !== (typeof this._names[s] === 'string')) {
           problems.push(`slot ${s}: name ${live ? 'missing' : 'left behind'}`)
         }
-        if (!live && (this._attrs[s] !== undefined || this._spanIds[s] !== undefined)) {
+        if (!live && (this._aHead[s] !== 0 || (this._spanIds !== null && this._spanIds[s] !== undefined))) {
           problems.push(`slot ${s}: attributes or span id left behind`)
         }
         const isRoot = live && this._root[s] === this._handle[s]
-        if (!isRoot && this._traceIds[s] !== undefined) problems.push(`slot ${s}: trace id off a live root`)
+        if (!isRoot && this._traceIds !== null && this._traceIds[s] !== undefined) problems.push(`slot ${s}: trace id off a live root`)
       }
+      problems.push(...this._arenaProblems())
       const counted = this._buffer[H_LIVE_SEG]
       if (counted !== this.stats().liveSegments) problems.push(`counter says ${counted} live segments`)
       return problems

@@ -37,6 +37,22 @@
 //! Growing doubles `C` and moves every record to `h & (2C-1)`: two live
 //! handles never share that slot, because they would already have shared
 //! `h & (C-1)`.
+//!
+//! # Shrinking
+//! [`Table::shrink_into`] halves `C` (or more) once a burst has passed. Two
+//! occupied slots can share `h & (C'-1)` in the smaller table, so it first
+//! checks every occupied slot (live and reserved) and moves nothing unless
+//! they all fit, each in its own slot, with invariant 5 holding at the
+//! smaller size (`2 * OCCUPIED <= C'`); otherwise it reports that they do
+//! not fit and the caller tries again later. Every record keeps its handle,
+//! and the counter, the reserve stack and the header counters come along
+//! unchanged, so invariants 1-6 hold in the smaller table. Uniqueness is
+//! unaffected: it rests on the counter, which never moves back (a shrink
+//! does not touch it), not on `C`. The per-slot count above changes with
+//! `C`: after a shrink a slot receives the values congruent to it modulo the
+//! smaller `C`, so it can be reused fewer times (`2^30 / C'`) before one of
+//! its handles repeats, still never before the counter wraps. A stale
+//! handle stays inactive after a shrink, because no live handle equals it.
 
 use std::collections::HashMap;
 
@@ -46,28 +62,34 @@ use super::trace::SegIn;
 /// List indices of the handles walked so far, to find a segment's parent.
 /// Small transactions search the list from its end (parents are usually
 /// recent and no hashing is cheaper); large ones use a map, so a wide
-/// transaction is not quadratic.
+/// transaction is not quadratic. Kept between walks (see [`WalkScratch`]) so
+/// that a walk allocates nothing once warm.
+#[derive(Debug, Default)]
 struct ParentIndex {
     handles: Vec<f64>,
-    map: Option<HashMap<u32, usize>>,
+    map: HashMap<u32, usize>,
+    hashed: bool,
 }
 
 impl ParentIndex {
     const LINEAR_UP_TO: usize = 64;
 
-    fn new(n: usize) -> Self {
-        ParentIndex {
-            handles: Vec::with_capacity(n.min(Self::LINEAR_UP_TO)),
-            map: (n > Self::LINEAR_UP_TO).then(|| HashMap::with_capacity(n)),
+    /// Empties the index for a walk of `n` segments.
+    fn reset(&mut self, n: usize) {
+        self.handles.clear();
+        self.map.clear();
+        self.hashed = n > Self::LINEAR_UP_TO;
+        if self.hashed {
+            self.map.reserve(n);
         }
     }
 
     fn push(&mut self, h: f64) {
-        match &mut self.map {
-            Some(map) => {
-                map.insert(h as u32, map.len());
-            }
-            None => self.handles.push(h),
+        if self.hashed {
+            let i = self.map.len();
+            self.map.insert(h as u32, i);
+        } else {
+            self.handles.push(h);
         }
     }
 
@@ -75,11 +97,19 @@ impl ParentIndex {
         if !is_handle_value(h) {
             return None;
         }
-        match &self.map {
-            Some(map) => map.get(&(h as u32)).copied(),
-            None => self.handles.iter().rposition(|&p| p == h),
+        if self.hashed {
+            self.map.get(&(h as u32)).copied()
+        } else {
+            self.handles.iter().rposition(|&p| p == h)
         }
     }
+}
+
+/// Space a walk reuses from one call to the next.
+#[derive(Debug, Default)]
+pub struct WalkScratch {
+    parents: Vec<Option<usize>>,
+    index: ParentIndex,
 }
 
 /// Why a call on the table failed.
@@ -125,7 +155,7 @@ pub struct Leak {
 }
 
 /// A transaction taken out of the table by [`Table::take_transaction`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Taken {
     /// Segments in creation order; the root first.
     pub segments: Vec<SegIn>,
@@ -137,7 +167,9 @@ pub struct Taken {
 /// True if `h` is a number a handle can have.
 #[inline]
 pub fn is_handle_value(h: f64) -> bool {
-    h >= 0.0 && h <= MAX_HANDLE as f64 && h.fract() == 0.0
+    // The round trip through u32 is exact for whole numbers in range (and
+    // cheaper than `fract`, a call into libm on baseline x86-64).
+    h >= 0.0 && h <= MAX_HANDLE as f64 && (h as i32) as f64 == h
 }
 
 /// Checks that `m` is a store buffer and returns its capacity.
@@ -327,6 +359,65 @@ impl<'a> Table<'a> {
         Ok(())
     }
 
+    /// Moves every record into `new`, a buffer of smaller capacity
+    /// `new_capacity` that this function lays out, if they fit (see the
+    /// module's "Shrinking"): returns `Ok(false)`, with `new` untouched, when
+    /// two occupied slots would share a slot there or more than half of it
+    /// would be occupied.
+    pub fn shrink_into(&self, new: &mut [f64], new_capacity: usize) -> Result<bool, TableError> {
+        if new_capacity > self.cap {
+            return Err(TableError::BadBuffer(
+                "cannot shrink to a larger store".into(),
+            ));
+        }
+        if !new_capacity.is_power_of_two() || !(MIN_CAPACITY..=MAX_CAPACITY).contains(&new_capacity)
+        {
+            return Err(TableError::BadBuffer(format!(
+                "capacity {new_capacity} is not a power of two in range"
+            )));
+        }
+        if new.len() != buffer_len(new_capacity) {
+            return Err(TableError::BadBuffer(format!(
+                "length {} does not fit capacity {new_capacity}",
+                new.len()
+            )));
+        }
+        let new_mask = new_capacity - 1;
+        let mut occupied = 0usize;
+        // One bit per slot of the smaller table: taken yet?
+        let mut taken = vec![0u64; new_capacity.div_ceil(64)];
+        for s in 0..self.cap {
+            let h = self.get(C_HANDLE, s);
+            if h == FREE {
+                continue;
+            }
+            if !is_handle_value(h) {
+                return Err(TableError::Corrupt(format!("slot {s} holds handle {h}")));
+            }
+            let t = (h as usize) & new_mask;
+            let (word, bit) = (t / 64, 1u64 << (t % 64));
+            occupied += 1;
+            if taken[word] & bit != 0 || 2 * occupied > new_capacity {
+                return Ok(false);
+            }
+            taken[word] |= bit;
+        }
+        init(new, new_capacity, self.header(H_NEXT) as u32)?;
+        new[..HEADER_LEN].copy_from_slice(&self.m[..HEADER_LEN]);
+        new[H_CAPACITY] = new_capacity as f64;
+        for s in 0..self.cap {
+            let h = self.get(C_HANDLE, s);
+            if h == FREE {
+                continue;
+            }
+            let t = (h as usize) & new_mask;
+            for c in 0..COLUMNS {
+                new[at(new_capacity, c, t)] = self.get(c, s);
+            }
+        }
+        Ok(true)
+    }
+
     /// Starts a transaction (reference implementation of the JS hot path).
     pub fn start_transaction(&mut self, start: f64) -> Result<u32, TableError> {
         let h = self.pop_reserved()?;
@@ -416,6 +507,19 @@ impl<'a> Table<'a> {
     /// invariants 3 and 4 on the way; a broken one is `Corrupt`, and nothing
     /// is allocated before the count is known to be sane.
     fn walk(&self, root: f64) -> Result<(Vec<usize>, Vec<Option<usize>>), TableError> {
+        let mut slots = Vec::new();
+        let mut scratch = WalkScratch::default();
+        self.walk_into(root, &mut slots, &mut scratch)?;
+        Ok((slots, scratch.parents))
+    }
+
+    /// [`Self::walk`] into `slots` and `scratch.parents`, reusing their space.
+    fn walk_into(
+        &self,
+        root: f64,
+        slots: &mut Vec<usize>,
+        scratch: &mut WalkScratch,
+    ) -> Result<(), TableError> {
         let rs = self.slot(root as u32);
         let count = self.get(C_COUNT, rs);
         if !(count >= 1.0 && count <= self.cap as f64) || count.fract() != 0.0 {
@@ -424,9 +528,13 @@ impl<'a> Table<'a> {
             )));
         }
         let n = count as usize;
-        let mut slots = Vec::with_capacity(n);
-        let mut parents = Vec::with_capacity(n);
-        let mut index = ParentIndex::new(n);
+        slots.clear();
+        slots.reserve(n);
+        let parents = &mut scratch.parents;
+        parents.clear();
+        parents.reserve(n);
+        let index = &mut scratch.index;
+        index.reset(n);
         let mut cur = root;
         while cur != NONE {
             if slots.len() >= n || !is_handle_value(cur) {
@@ -477,14 +585,27 @@ impl<'a> Table<'a> {
                 self.get(C_TAIL, rs)
             )));
         }
-        Ok((slots, parents))
+        Ok(())
     }
 
     /// Removes the transaction that `h` belongs to and returns its segments.
     /// `Ok(None)` when `h` is not active.
     pub fn take_transaction(&mut self, h: f64) -> Result<Option<Taken>, TableError> {
+        let mut taken = Taken::default();
+        let found = self.take_transaction_into(h, &mut taken, &mut WalkScratch::default())?;
+        Ok(found.then_some(taken))
+    }
+
+    /// [`Self::take_transaction`] into `out`, reusing its space and
+    /// `scratch`'s; `Ok(false)` (and `out` unspecified) when `h` is not active.
+    pub fn take_transaction_into(
+        &mut self,
+        h: f64,
+        out: &mut Taken,
+        scratch: &mut WalkScratch,
+    ) -> Result<bool, TableError> {
         if !self.is_active(h) {
-            return Ok(None);
+            return Ok(false);
         }
         let root = self.get(C_ROOT, self.slot(h as u32));
         if !self.is_active(root) {
@@ -493,30 +614,28 @@ impl<'a> Table<'a> {
             )));
         }
         let rs = self.slot(root as u32);
-        let dropped = self.get(C_DROPPED, rs) as u64;
-        let (slots, parents) = self.walk(root)?;
-        let segments = slots
-            .iter()
-            .zip(&parents)
-            .map(|(&s, &parent)| SegIn {
-                start: self.get(C_START, s),
-                end: self.get(C_END, s),
-                parent,
-            })
-            .collect();
-        for &s in &slots {
+        out.dropped = self.get(C_DROPPED, rs) as u64;
+        self.walk_into(root, &mut out.slots, scratch)?;
+        out.segments.clear();
+        out.segments.extend(
+            out.slots
+                .iter()
+                .zip(&scratch.parents)
+                .map(|(&s, &parent)| SegIn {
+                    start: self.get(C_START, s),
+                    end: self.get(C_END, s),
+                    parent,
+                }),
+        );
+        for &s in &out.slots {
             self.set(C_HANDLE, s, FREE);
             self.set(C_ROOT, s, NONE);
         }
-        let n = slots.len() as f64;
+        let n = out.slots.len() as f64;
         self.add(H_LIVE_TXN, -1.0);
         self.add(H_LIVE_SEG, -n);
         self.add(H_OCCUPIED, -n);
-        Ok(Some(Taken {
-            segments,
-            slots,
-            dropped,
-        }))
+        Ok(true)
     }
 
     /// Counts live records by reading every slot.

@@ -12,6 +12,8 @@ mod ids;
 mod json;
 mod limits;
 mod model;
+mod num;
+mod perf;
 mod take;
 
 use super::layout::*;

@@ -45,34 +45,84 @@ pub struct Trace {
     pub rows: Vec<Row>,
 }
 
+/// Space [`assemble_into`] reuses from one call to the next.
+#[derive(Debug, Default)]
+pub struct AssembleScratch {
+    ends: Vec<f64>,
+    first_child: Vec<usize>,
+    next_sibling: Vec<usize>,
+    exclusive: Vec<f64>,
+    spans: Vec<(f64, f64)>,
+    order: Vec<usize>,
+    row_of: Vec<usize>,
+}
+
 /// Closes and orders `segs` (root at index 0) for a transaction ending at
 /// `end`. The root, if open, is closed at `end` without being marked
 /// truncated; any other open segment is closed at `end` and marked
 /// truncated. An end before a start counts as the start.
 pub fn assemble(segs: &[SegIn], end: f64, dropped: u64, ids: &mut Ids) -> Trace {
+    let mut trace = Trace {
+        trace_id: 0,
+        start: 0.0,
+        duration: 0.0,
+        dropped: 0,
+        rows: Vec::new(),
+    };
+    assemble_into(
+        segs,
+        end,
+        dropped,
+        ids,
+        &mut AssembleScratch::default(),
+        &mut trace,
+    );
+    trace
+}
+
+/// [`assemble`] into `out`, reusing its rows' space and `scratch`'s.
+pub fn assemble_into(
+    segs: &[SegIn],
+    end: f64,
+    dropped: u64,
+    ids: &mut Ids,
+    scratch: &mut AssembleScratch,
+    out: &mut Trace,
+) {
     let n = segs.len();
+    out.dropped = dropped;
+    out.rows.clear();
     if n == 0 {
-        return Trace {
-            trace_id: ids.trace_id(),
-            start: 0.0,
-            duration: 0.0,
-            dropped,
-            rows: Vec::new(),
-        };
+        out.trace_id = ids.trace_id();
+        out.start = 0.0;
+        out.duration = 0.0;
+        return;
     }
-    // Closed intervals and truncation flags, in input order.
-    let mut ends = Vec::with_capacity(n);
-    let mut truncated = Vec::with_capacity(n);
-    for (i, s) in segs.iter().enumerate() {
-        let open = s.end.is_nan();
-        let e = if open { end } else { s.end };
-        ends.push(if e < s.start { s.start } else { e });
-        truncated.push(open && i != 0);
-    }
+    let AssembleScratch {
+        ends,
+        first_child,
+        next_sibling,
+        exclusive,
+        spans,
+        order,
+        row_of,
+    } = scratch;
+    // Closed intervals, in input order.
+    ends.clear();
+    ends.extend(segs.iter().map(|s| {
+        let e = if s.end.is_nan() { end } else { s.end };
+        if e < s.start {
+            s.start
+        } else {
+            e
+        }
+    }));
 
     // Direct children's intervals, grouped by parent.
-    let mut first_child = vec![usize::MAX; n];
-    let mut next_sibling = vec![usize::MAX; n];
+    first_child.clear();
+    first_child.resize(n, usize::MAX);
+    next_sibling.clear();
+    next_sibling.resize(n, usize::MAX);
     for i in (1..n).rev() {
         if let Some(p) = segs[i].parent {
             if p < n {
@@ -81,8 +131,8 @@ pub fn assemble(segs: &[SegIn], end: f64, dropped: u64, ids: &mut Ids) -> Trace 
             }
         }
     }
-    let mut exclusive = vec![0.0; n];
-    let mut spans: Vec<(f64, f64)> = Vec::new();
+    exclusive.clear();
+    exclusive.resize(n, 0.0);
     for i in 0..n {
         let (lo, hi) = (segs[i].start, ends[i]);
         spans.clear();
@@ -95,46 +145,42 @@ pub fn assemble(segs: &[SegIn], end: f64, dropped: u64, ids: &mut Ids) -> Trace 
             }
             c = next_sibling[c];
         }
-        exclusive[i] = (hi - lo) - covered(&mut spans);
+        exclusive[i] = (hi - lo) - covered(spans);
         if exclusive[i] < 0.0 {
             exclusive[i] = 0.0;
         }
     }
 
     // Output order: root, then by start, then creation order.
-    let mut order: Vec<usize> = (1..n).collect();
+    order.clear();
+    order.extend(0..n);
     // `+ 0.0` turns -0 into 0, so that the two tie (total_cmp alone orders
-    // -0 first); total_cmp keeps the sort a total order whatever the input.
-    order.sort_by(|&a, &b| {
+    // -0 first); total_cmp keeps the sort a total order whatever the input,
+    // and the index breaks every tie, so an unstable sort (which allocates
+    // nothing) gives the one order.
+    order[1..].sort_unstable_by(|&a, &b| {
         (segs[a].start + 0.0)
             .total_cmp(&(segs[b].start + 0.0))
             .then(a.cmp(&b))
     });
-    order.insert(0, 0);
-    let mut row_of = vec![0usize; n];
+    row_of.clear();
+    row_of.resize(n, 0);
     for (row, &i) in order.iter().enumerate() {
         row_of[i] = row;
     }
     let t0 = segs[0].start;
-    let rows = order
-        .iter()
-        .map(|&i| Row {
-            index: i,
-            parent_row: segs[i].parent.filter(|&p| p < n).map(|p| row_of[p]),
-            start: segs[i].start - t0,
-            duration: ends[i] - segs[i].start,
-            exclusive: exclusive[i],
-            truncated: truncated[i],
-            id: ids.span_id(),
-        })
-        .collect();
-    Trace {
-        trace_id: ids.trace_id(),
-        start: t0,
-        duration: ends[0] - t0,
-        dropped,
-        rows,
-    }
+    out.rows.extend(order.iter().map(|&i| Row {
+        index: i,
+        parent_row: segs[i].parent.filter(|&p| p < n).map(|p| row_of[p]),
+        start: segs[i].start - t0,
+        duration: ends[i] - segs[i].start,
+        exclusive: exclusive[i],
+        truncated: segs[i].end.is_nan() && i != 0,
+        id: ids.span_id(),
+    }));
+    out.trace_id = ids.trace_id();
+    out.start = t0;
+    out.duration = ends[0] - t0;
 }
 
 /// Length of the union of `spans`.

@@ -277,3 +277,208 @@ fn bad_buffers_are_refused() {
     assert_eq!(capacity_of(&m), Ok(MIN_CAPACITY));
     assert!(Table::new(&mut m).is_ok());
 }
+
+// ---------------------------------------------------------------- shrinking
+
+fn shrink(m: &mut [f64], new_cap: usize) -> Option<Vec<f64>> {
+    let mut new = vec![0.0; buffer_len(new_cap)];
+    let done = table(m).shrink_into(&mut new, new_cap).expect("shrink");
+    if !done {
+        assert!(
+            new.iter().all(|&v| v == 0.0),
+            "a refused shrink wrote into the new buffer"
+        );
+    }
+    done.then_some(new)
+}
+
+/// A table of `cap` slots with `n` transactions of one segment each, made one
+/// after another (so their handles are consecutive counter values).
+fn consecutive(cap: usize, next: u32, n: usize) -> (Vec<f64>, Vec<u32>) {
+    let mut m = buf(cap, next);
+    let mut t = table(&mut m);
+    let mut live = Vec::new();
+    for i in 0..n {
+        let root = t.start_transaction(i as f64).unwrap();
+        let seg = t
+            .start_segment(root as f64, i as f64 + 0.5, 10)
+            .unwrap()
+            .unwrap();
+        t.end_segment(seg as f64, i as f64 + 0.75);
+        live.extend([root, seg]);
+    }
+    (m, live)
+}
+
+#[test]
+fn shrinking_keeps_every_record_under_the_same_handle() {
+    // 4096 slots, 100 live and the reserve: all fit in 1024 (counter values
+    // in a row, across the wrap at MAX_HANDLE).
+    let (mut old, live) = consecutive(4096, MAX_HANDLE - 60, 50);
+    assert_sound(&mut old);
+    let old_scan = table(&mut old).scan();
+    let mut new = shrink(&mut old, MIN_CAPACITY).expect("they fit");
+    assert_eq!(new.len(), buffer_len(MIN_CAPACITY));
+    assert_eq!(new[H_CAPACITY], MIN_CAPACITY as f64);
+    for i in (0..HEADER_LEN).filter(|&i| i != H_CAPACITY) {
+        assert_eq!(new[i].to_bits(), old[i].to_bits(), "header field {i}");
+    }
+    for &h in &live {
+        assert_eq!(record(&new, h), record(&old, h), "record of {h}");
+    }
+    for h in stack(&old) {
+        let s = h as usize & (MIN_CAPACITY - 1);
+        assert_eq!(new[at(MIN_CAPACITY, C_HANDLE, s)], h);
+        assert_eq!(new[at(MIN_CAPACITY, C_ROOT, s)], RESERVED);
+    }
+    assert_sound(&mut new);
+    let t = table(&mut new);
+    let s = t.scan();
+    assert_eq!(
+        (s.live_transactions, s.live_segments, s.reserved, s.capacity),
+        (
+            old_scan.live_transactions,
+            old_scan.live_segments,
+            old_scan.reserved,
+            1024
+        )
+    );
+    for &h in &live {
+        assert!(t.is_active(h as f64), "{h}");
+    }
+}
+
+#[test]
+fn a_shrunk_table_behaves_like_the_old_one() {
+    let (mut old, live) = consecutive(8192, 12_345, 40);
+    let mut new = shrink(&mut old, 2048).expect("they fit");
+    let mut a = table(&mut old);
+    let mut b = table(&mut new);
+    for i in 0..600 {
+        // Past the reserve: new handles come from the counter in both.
+        let x = a.start_transaction(i as f64).unwrap();
+        let y = b.start_transaction(i as f64).unwrap();
+        assert_eq!(x, y);
+        assert!(a.take_transaction(x as f64).unwrap().is_some());
+        assert!(b.take_transaction(y as f64).unwrap().is_some());
+    }
+    for &h in &live {
+        let x = a.take_transaction(h as f64).unwrap();
+        let y = b.take_transaction(h as f64).unwrap();
+        assert_eq!(
+            format!("{:?}", x.map(|t| t.segments)),
+            format!("{:?}", y.map(|t| t.segments))
+        );
+    }
+    assert!(b.check().is_empty(), "{:?}", b.check());
+    assert_eq!(a.counters(), b.counters());
+}
+
+#[test]
+fn shrinking_is_refused_when_two_handles_would_share_a_slot() {
+    // 1100 in a row at 4096 slots; keep the first and the 1025th, which
+    // share a slot at 1024 slots but not at 2048.
+    let (mut m, live) = consecutive(4096, 0, 550);
+    let (first, twin) = (live[0], live[1024]);
+    assert_eq!(first & 1023, twin & 1023);
+    for &h in &live {
+        if h != first
+            && h != twin
+            && live
+                .iter()
+                .position(|&x| x == h)
+                .is_some_and(|i| i % 2 == 0)
+        {
+            assert!(table(&mut m).take_transaction(h as f64).unwrap().is_some());
+        }
+    }
+    // The two roots (and the segments made with them) are all that is live.
+    let scan = table(&mut m).scan();
+    assert_eq!(scan.live_transactions, 2);
+    assert!(shrink(&mut m, MIN_CAPACITY).is_none());
+    let mut two = shrink(&mut m, 2048).expect("they fit at 2048");
+    assert_sound(&mut two);
+    assert!(table(&mut two).is_active(first as f64) && table(&mut two).is_active(twin as f64));
+}
+
+#[test]
+fn shrinking_is_refused_when_more_than_half_would_be_occupied() {
+    let (mut m, _) = consecutive(4096, 3, 300);
+    // 600 live + 168 reserved = 768 > 512.
+    assert!(shrink(&mut m, MIN_CAPACITY).is_none());
+    assert!(shrink(&mut m, 2048).is_some());
+}
+
+#[test]
+fn shrinking_to_a_bad_size_is_an_error() {
+    let (mut m, _) = consecutive(2048, 3, 5);
+    let t = table(&mut m);
+    let cases: [(usize, usize); 4] = [
+        (4096, buffer_len(4096)),
+        (1024, buffer_len(1024) + 1),
+        (1536, buffer_len(1536)),
+        (512, buffer_len(512)),
+    ];
+    for (cap, len) in cases {
+        let mut new = vec![0.0; len];
+        let r = t.shrink_into(&mut new, cap);
+        assert!(
+            matches!(r, Err(TableError::BadBuffer(_))),
+            "{cap} {len}: {r:?}"
+        );
+    }
+}
+
+/// Grow and shrink in turn under load: no handle is ever issued twice, every
+/// stale handle stays inactive, and the table stays sound.
+#[test]
+fn no_handle_repeats_across_growing_and_shrinking() {
+    let mut rng = Ids::with_seed(77);
+    let mut m = buf(MIN_CAPACITY, MAX_HANDLE - 3000);
+    let mut issued = std::collections::HashSet::new();
+    let mut live: Vec<u32> = Vec::new();
+    let mut stale: Vec<u32> = Vec::new();
+    let mut shrunk = 0;
+    for round in 0..400 {
+        // A burst up, then down.
+        let target = if round % 20 < 10 { 1500 } else { 20 };
+        for _ in 0..200 {
+            if live.len() < target {
+                let r = table(&mut m).start_transaction(round as f64);
+                let h = match r {
+                    Ok(h) => h,
+                    Err(TableError::Full) => {
+                        let cap = cap_of(&m);
+                        m = grow(&mut m, cap * 2);
+                        table(&mut m).start_transaction(round as f64).unwrap()
+                    }
+                    Err(e) => panic!("{e}"),
+                };
+                assert!(issued.insert(h), "handle {h} issued twice");
+                live.push(h);
+            } else if !live.is_empty() {
+                let i = rng.below(live.len() as u32 - 1) as usize;
+                let h = live.swap_remove(i);
+                assert!(table(&mut m).take_transaction(h as f64).unwrap().is_some());
+                stale.push(h);
+            }
+        }
+        // Shrink by half when at most an eighth is occupied.
+        let cap = cap_of(&m);
+        if cap > MIN_CAPACITY && 8.0 * m[H_OCCUPIED] < cap as f64 {
+            if let Some(small) = shrink(&mut m, cap / 2) {
+                m = small;
+                shrunk += 1;
+            }
+        }
+        assert_sound(&mut m);
+        let t = table(&mut m);
+        for &h in &live {
+            assert!(t.is_active(h as f64), "live {h}");
+        }
+        for &h in stale.iter().rev().take(3000) {
+            assert!(!t.is_active(h as f64), "stale {h}");
+        }
+    }
+    assert!(shrunk >= 10, "only {shrunk} shrinks");
+}

@@ -3,7 +3,10 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::core::ids::Ids;
-use crate::core::json::{decode, push_num, push_str, trace_json, PayloadError, SegText, Value};
+use crate::core::json::{
+    decode, decode_keyed, push_num, push_str, trace_json, write_trace_json, PayloadError, SegText,
+    Texts, Value,
+};
 use crate::core::trace::{Row, Trace};
 
 fn u16s(s: &str) -> Vec<u16> {
@@ -17,6 +20,7 @@ struct Payload {
     text: Vec<u16>,
 }
 
+#[derive(Clone, Copy)]
 enum A<'a> {
     S(&'a str),
     N(f64),
@@ -72,8 +76,10 @@ fn decode_reads_names_and_attributes() {
                 ("f", A::B(false)),
             ],
         );
-    let out = decode(&p.meta, &p.text, 3).unwrap();
-    assert_eq!(out.len(), 3);
+    let texts = decode(&p.meta, &p.text, 3).unwrap();
+    assert_eq!(texts.len(), 3);
+    let out: Vec<SegText<'_>> = (0..3).map(|i| texts.segment(i).unwrap()).collect();
+    assert_eq!(texts.segment(3), None);
     assert_eq!(out[0].name, &u16s("GET /")[..]);
     assert_eq!(out[0].attributes.len(), 2);
     assert_eq!(out[0].attributes[0].0, &u16s("http.status")[..]);
@@ -84,7 +90,7 @@ fn decode_reads_names_and_attributes() {
     assert_eq!(out[2].attributes[0].1, Value::Str(&sql));
     assert_eq!(out[2].attributes[1], (&[][..], Value::Str(&[])));
     assert_eq!(out[2].attributes[2].1, Value::Bool(false));
-    assert_eq!(decode(&[], &[], 0), Ok(vec![]));
+    assert!(decode(&[], &[], 0).unwrap().is_empty());
 }
 
 fn rejects(meta: &[f64], text: &[u16], count: usize, what: &str) {
@@ -479,7 +485,7 @@ fn trace_json_of_a_small_trace() {
         .seg("db \"q\"", &[("sql", A::S("SELECT\n1"))])
         .seg("cache", &[])
         .seg("row", &[("n", A::N(-0.5)), ("hit", A::B(false))]);
-    let texts: Vec<SegText<'_>> = decode(&p.meta, &p.text, 4).unwrap();
+    let texts = decode(&p.meta, &p.text, 4).unwrap();
     let got = trace_json(&trace, &texts, 1000.0);
     let want = concat!(
         r#"{"traceId":"0123456789abcdef0011223344556677","name":"GET /x","#,
@@ -511,7 +517,7 @@ fn trace_json_without_texts() {
         rows: vec![row(0, None, [0.0, 0.0, 0.0], false, 2)],
     };
     assert_eq!(
-        trace_json(&trace, &[], 0.0),
+        trace_json(&trace, &Texts::default(), 0.0),
         concat!(
             r#"{"traceId":"00000000000000000000000000000001","name":"","startTime":0,"#,
             r#""duration":0,"segmentCount":1,"droppedSegments":0,"segments":["#,
@@ -519,4 +525,208 @@ fn trace_json_without_texts() {
             r#""exclusive":0,"attributes":{},"truncated":false}]}"#
         )
     );
+}
+
+/// Numbers that print long (`{}` never uses an exponent), in every place a
+/// number goes, and in rows that need room for the rest after them.
+#[test]
+fn trace_json_writes_long_numbers_everywhere() {
+    let long = [
+        1e300,
+        -1e300,
+        5e-324,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        0.5,
+        f64::NAN,
+    ];
+    for &v in &long {
+        let trace = Trace {
+            trace_id: 7,
+            start: v,
+            duration: v,
+            dropped: 0,
+            rows: vec![
+                row(0, None, [v, v, v], false, 1),
+                row(1, Some(0), [v, v, 0.25], true, 2),
+            ],
+        };
+        let p = Payload::default()
+            .seg("root", &[("n", A::N(v)), ("m", A::N(v)), ("s", A::S("x"))])
+            .seg(
+                &"n".repeat(300),
+                &[("n", A::N(v)), ("k".repeat(200).as_str(), A::N(v))],
+            );
+        let texts = decode(&p.meta, &p.text, 2).unwrap();
+        let got = trace_json(&trace, &texts, v);
+        let n = num(v);
+        assert!(got.matches(&n).count() >= 8, "{v}: {got}");
+        assert!(got.ends_with("}]}"), "{got}");
+    }
+}
+
+// ---------------------------------------------------------------- keyed format
+
+/// The keyed payload `lib/store/payload.js` would build for `p`'s segments:
+/// keys listed once, in first use order.
+fn keyed(segs: &[(&str, Vec<(&str, A<'_>)>)]) -> (Vec<f64>, Vec<u16>) {
+    let mut keys: Vec<String> = Vec::new();
+    let mut meta = vec![0.0, 0.0];
+    let mut text: Vec<u16> = Vec::new();
+    for (name, attrs) in segs {
+        let u = u16s(name);
+        meta.push(u.len() as f64);
+        text.extend(&u);
+        meta.push(attrs.len() as f64);
+        for (k, v) in attrs {
+            let i = keys.iter().position(|x| x == k).unwrap_or_else(|| {
+                keys.push(k.to_string());
+                keys.len() - 1
+            });
+            meta.push(i as f64);
+            match v {
+                A::S(s) => {
+                    let u = u16s(s);
+                    meta.extend([0.0, u.len() as f64]);
+                    text.extend(&u);
+                }
+                A::N(x) => meta.extend([1.0, *x]),
+                A::B(b) => meta.extend([2.0, if *b { 1.0 } else { 0.0 }]),
+            }
+        }
+    }
+    meta[0] = keys.len() as f64;
+    meta[1] = meta.len() as f64;
+    let mut all: Vec<u16> = Vec::new();
+    for k in &keys {
+        let u = u16s(k);
+        meta.push(u.len() as f64);
+        all.extend(u);
+    }
+    all.extend(text);
+    (meta, all)
+}
+
+fn sample() -> Vec<(&'static str, Vec<(&'static str, A<'static>)>)> {
+    vec![
+        (
+            "GET /x",
+            vec![("http.status", A::N(200.0)), ("ok", A::B(true))],
+        ),
+        (
+            "db \"q\"",
+            vec![("sql", A::S("SELECT\n1")), ("ok", A::B(false))],
+        ),
+        ("cache", vec![]),
+        (
+            "caf\u{e9} \u{1f600}",
+            vec![("k\u{e9}y", A::S("v\u{e9}")), ("http.status", A::N(-0.5))],
+        ),
+    ]
+}
+
+#[test]
+fn the_keyed_format_reads_as_the_plain_one() {
+    let segs = sample();
+    let mut plain = Payload::default();
+    for (name, attrs) in &segs {
+        plain = plain.seg(name, attrs);
+    }
+    let (meta, text) = keyed(&segs);
+    let a = decode(&plain.meta, &plain.text, segs.len()).unwrap();
+    let b = decode_keyed(&meta, &text, segs.len()).unwrap();
+    for i in 0..segs.len() {
+        assert_eq!(a.segment(i), b.segment(i), "segment {i}");
+    }
+    // The same JSON, and it says whether it is ASCII.
+    let trace = Trace {
+        trace_id: 1,
+        start: 0.5,
+        duration: 3.0,
+        dropped: 0,
+        rows: (0..segs.len())
+            .map(|i| {
+                row(
+                    i,
+                    (i > 0).then_some(0),
+                    [i as f64, 1.0, 0.5],
+                    false,
+                    i as u64 + 1,
+                )
+            })
+            .collect(),
+    };
+    assert_eq!(trace_json(&trace, &a, 0.0), trace_json(&trace, &b, 0.0));
+    let mut out = Vec::new();
+    let (n, ascii) = write_trace_json(&mut out, &trace, &b, 0.0);
+    assert!(!ascii, "the sample has non-ASCII names");
+    assert_eq!(&out[..n], trace_json(&trace, &b, 0.0).as_bytes());
+    let ascii_only: Vec<_> = segs[..3].to_vec();
+    let (meta, text) = keyed(&ascii_only);
+    let c = decode_keyed(&meta, &text, 3).unwrap();
+    let short = Trace {
+        rows: trace.rows[..3].to_vec(),
+        ..trace.clone()
+    };
+    let (n, ascii) = write_trace_json(&mut out, &short, &c, 0.0);
+    assert!(ascii);
+    assert_eq!(&out[..n], trace_json(&short, &c, 0.0).as_bytes());
+}
+
+#[test]
+fn the_keyed_format_refuses_bad_key_tables() {
+    let (meta, text) = keyed(&sample());
+    assert!(decode_keyed(&meta, &text, 4).is_ok());
+    let bad = |f: &dyn Fn(&mut Vec<f64>)| {
+        let mut m = meta.clone();
+        f(&mut m);
+        let r = catch_unwind(AssertUnwindSafe(|| decode_keyed(&m, &text, 4)));
+        assert!(matches!(r, Ok(Err(PayloadError(_)))), "{m:?}: {r:?}");
+    };
+    let key_at = meta[1] as usize;
+    bad(&|m| m[0] += 1.0); // more keys than lengths
+    bad(&|m| m[0] = -1.0);
+    bad(&|m| m[0] = 0.5);
+    bad(&|m| m[1] = 1.0); // key lengths inside the header
+    bad(&|m| m[1] = 1e9); // past the end
+    bad(&|m| m[1] = f64::NAN);
+    bad(&|m| m[key_at] = 1e6); // a key past the text
+    bad(&|m| m[key_at] = -1.0);
+    bad(&|m| m[5] = 99.0); // key index 99 of 4
+    bad(&|m| m[5] = -1.0);
+    bad(&|m| m[5] = 0.5);
+    bad(&|m| m.truncate(key_at + 1)); // lengths cut short
+    assert!(matches!(decode_keyed(&[], &[], 0), Err(PayloadError(_))));
+    assert!(decode_keyed(&[0.0, 2.0], &[], 0).unwrap().is_empty());
+}
+
+/// Random keyed payloads: any answer is fine, a panic is not.
+#[test]
+fn decode_keyed_never_panics() {
+    let (meta, text) = keyed(&sample());
+    let mut rng = Ids::with_seed(5);
+    for _ in 0..20_000 {
+        let mut m = meta.clone();
+        for _ in 0..1 + rng.below(3) {
+            let i = rng.below(m.len() as u32 - 1) as usize;
+            m[i] = [0.0, 1.0, 2.0, 3.0, -1.0, 0.5, f64::NAN, 1e300, 40.0][rng.below(8) as usize];
+        }
+        let tlen = rng.below(text.len() as u32) as usize;
+        let count = rng.below(5) as usize;
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            if let Ok(t) = decode_keyed(&m, &text[..tlen], count) {
+                let trace = Trace {
+                    trace_id: 1,
+                    start: 0.0,
+                    duration: 0.0,
+                    dropped: 0,
+                    rows: (0..count)
+                        .map(|i| row(i, None, [0.0; 3], false, 1))
+                        .collect(),
+                };
+                trace_json(&trace, &t, 0.0);
+            }
+        }));
+        assert!(r.is_ok(), "panicked on {m:?}, text {tlen}, count {count}");
+    }
 }

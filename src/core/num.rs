@@ -1,0 +1,277 @@
+//! Numbers as decimal text, fast, exactly as Rust's `{}` prints them.
+//!
+//! `{}` on an `f64` prints the shortest decimal that reads back as the same
+//! number (the closest such decimal when several are shortest, the upper one
+//! on an exact tie), never in exponent form, `-0` for negative zero. The
+//! pure-JS backend copies that output byte for byte, so this module must not
+//! differ from it by one digit: it handles the common cases itself and hands
+//! every other number to `{}`. The tests compare the two on millions of
+//! values (`cargo test --release num -- --ignored` for the long run).
+//!
+//! # The fast path
+//! A finite `v` with `|v| < 2^53` that is an integer prints as one.
+//! Otherwise, when `v` is normal and not a power of two, `|v| = m * 2^-s`
+//! with `2^52 <= m < 2^53` and `s >= 1`, and the half-width of the interval
+//! of reals that round to `v` is `2^-s / 2` on both sides. A decimal with `k`
+//! digits after the point, `r * 10^-k`, reads back as `v` iff
+//! `2 * |r * 2^s - m * 10^k| <= 10^k` (equality only when `m` is even:
+//! IEEE ties go to the even mantissa, and `{}` counts the interval's ends in
+//! exactly then). All of that is integer arithmetic in `u128`, so it is
+//! exact. The nearest `k`-digit decimal is the only one that can read back
+//! unless `10^k > 2^s`; the smallest `k` at which one reads back gives the
+//! shortest decimal (fewer places means fewer significant digits at a fixed
+//! magnitude), and reading back is monotone in `k` (a `k`-place decimal is
+//! also a `k + 1`-place one), so the search is a short binary search. The
+//! first `k` with `10^k > 2^s` always reads back; the path is taken while
+//! that `k` is at most 27 (`|v|` above about `7e-12`), so that, computed as
+//! `m * 5^k * 2^-(s-k)`, everything fits in a `u128`.
+
+const POW10: [u64; 20] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+    10_000_000_000_000,
+    100_000_000_000_000,
+    1_000_000_000_000_000,
+    10_000_000_000_000_000,
+    100_000_000_000_000_000,
+    1_000_000_000_000_000_000,
+    10_000_000_000_000_000_000,
+];
+
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes the 8 decimal digits of `x < 10^8`, zero-padded, at `buf[at..at + 8]`.
+#[inline]
+fn eight(x: u32, buf: &mut [u8], at: usize) {
+    let (a, b) = (x / 10_000, x % 10_000);
+    let (a1, a2, b1, b2) = (a / 100, a % 100, b / 100, b % 100);
+    for (j, p) in [a1, a2, b1, b2].into_iter().enumerate() {
+        let d = p as usize * 2;
+        buf[at + 2 * j..at + 2 * j + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    }
+}
+
+/// Writes the decimal digits of `n` so that they end at `buf[end]`
+/// (exclusive), zero-padded to at least `min` digits; returns where they
+/// start. `buf` must hold `max(min, 20)` bytes before `end`.
+#[inline(always)]
+fn digits_to(n: u64, min: usize, buf: &mut [u8], end: usize) -> usize {
+    let mut start = end;
+    let mut n = n;
+    // Eight digits at a time, each block's divisions independent of the
+    // next block's.
+    while n >= 100_000_000 {
+        start -= 8;
+        eight((n % 100_000_000) as u32, buf, start);
+        n /= 100_000_000;
+    }
+    let mut n = n as u32;
+    while n >= 100 {
+        let d = (n % 100) as usize * 2;
+        n /= 100;
+        start -= 2;
+        buf[start..start + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    }
+    if n >= 10 {
+        let d = n as usize * 2;
+        start -= 2;
+        buf[start..start + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    } else {
+        start -= 1;
+        buf[start] = b'0' + n as u8;
+    }
+    while end - start < min {
+        start -= 1;
+        buf[start] = b'0';
+    }
+    start
+}
+
+/// Appends the decimal digits of `n`.
+#[inline]
+pub fn push_u64(out: &mut Vec<u8>, n: u64) {
+    let mut buf = [0u8; 24];
+    let i = digits_to(n, 1, &mut buf, 24);
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// 5^k for k in 0..=27 (5^27 < 2^63).
+const POW5: [u64; 28] = {
+    let mut t = [1u64; 28];
+    let mut i = 1;
+    while i < 28 {
+        t[i] = t[i - 1] * 5;
+        i += 1;
+    }
+    t
+};
+
+/// The most places the fast path takes.
+const MAX_PLACES: usize = 27;
+
+/// The nearest `k`-place decimal to `m * 2^-s`, as `r` of `r * 10^-k`, if it
+/// reads back as that number. `k <= s`, `k <= MAX_PLACES`: `nearest64`
+/// for `s <= 63`, `nearest128` above.
+///
+/// With `10^k = 5^k * 2^k`, `m * 10^k * 2^-s = m * 5^k * 2^-(s - k)`, so
+/// everything is in `u128` (`m * 5^k < 2^116`), and the test
+/// `2 * |r * 2^s - m * 10^k| <= 10^k` reads, divided by `2^k`,
+/// `2 * |r * 2^(s-k) - m * 5^k| <= 5^k`.
+/// `nearest` for `s <= 63` (then `k <= 19`): `m * 10^k` in a `u128`,
+/// shifts and remainders in `u64`, which is faster.
+#[inline(always)]
+fn nearest64(m: u64, s: u32, k: usize, even: bool) -> Option<u64> {
+    let p = m as u128 * POW10[k] as u128;
+    let q = (p >> s) as u64;
+    let rem = (p as u64) & ((1u64 << s) - 1);
+    let half = 1u64 << (s - 1);
+    // A tie between q and q + 1 goes up, as `{}` has it.
+    let (r, d) = if rem >= half {
+        (q + 1, (1u64 << s) - rem)
+    } else {
+        (q, rem)
+    };
+    let twice = 2 * d as u128;
+    let ten = POW10[k] as u128;
+    (twice < ten || (twice == ten && even)).then_some(r)
+}
+
+/// `nearest` for `s > 63`, through `5^k`.
+#[inline]
+fn nearest128(m: u64, s: u32, k: usize, even: bool) -> Option<u64> {
+    let five = POW5[k] as u128;
+    let p = m as u128 * five;
+    let shift = s - k as u32;
+    let q = (p >> shift) as u64;
+    let rem = p & ((1u128 << shift) - 1);
+    let unit = 1u128 << shift;
+    // A tie between q and q + 1 goes up, as `{}` has it.
+    let (r, d) = if 2 * rem >= unit {
+        (q + 1, unit - rem)
+    } else {
+        (q, rem)
+    };
+    let twice = 2 * d;
+    (twice < five || (twice == five && even)).then_some(r)
+}
+
+/// The shortest decimal places and digits of `m * 2^-s`, or `None` off the
+/// fast path.
+#[inline]
+fn shortest(m: u64, s: u32) -> Option<(usize, u64)> {
+    if s <= 63 {
+        shortest_by(m, s, nearest64)
+    } else {
+        shortest_by(m, s, nearest128)
+    }
+}
+
+#[inline(always)]
+fn shortest_by(
+    m: u64,
+    s: u32,
+    nearest: impl Fn(u64, u32, usize, bool) -> Option<u64>,
+) -> Option<(usize, u64)> {
+    // The smallest k with 10^k > 2^s: floor(s * log10(2)) + 1.
+    let k_hi = ((s * 78_913) >> 18) as usize + 1;
+    if k_hi > MAX_PLACES || k_hi as u32 > s {
+        return None;
+    }
+    let even = m & 1 == 0;
+    // Reads back at k_hi always (the interval is wider than 10^-k_hi).
+    let at_hi = nearest(m, s, k_hi, even)?;
+    if k_hi == 1 {
+        return Some((1, at_hi));
+    }
+    let Some(at) = nearest(m, s, k_hi - 1, even) else {
+        return Some((k_hi, at_hi));
+    };
+    // Smallest k in 1..=k_hi - 1 that reads back; k_hi - 1 does.
+    let (mut lo, mut hi, mut best) = (1usize, k_hi - 1, at);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match nearest(m, s, mid, even) {
+            Some(r) => {
+                hi = mid;
+                best = r;
+            }
+            None => lo = mid + 1,
+        }
+    }
+    Some((hi, best))
+}
+
+/// How many decimal digits `n` has (1 for 0).
+#[inline(always)]
+fn decimal_len(n: u64) -> usize {
+    // floor(log10(2^bits)) estimates it to within one.
+    let bits = 64 - (n | 1).leading_zeros();
+    let guess = ((bits * 1233) >> 12) as usize;
+    (guess + usize::from(n >= POW10[guess])).max(1)
+}
+
+/// Writes a finite `v` exactly as `{}` prints it at the start of `out`
+/// (which must hold 32 bytes), and returns how many bytes it wrote; `None`
+/// (with `out` scribbled on) off the fast path.
+#[inline]
+pub fn write_f64(out: &mut [u8], v: f64) -> Option<usize> {
+    let bits = v.to_bits();
+    let a = v.abs();
+    if !a.is_finite() || a >= 9_007_199_254_740_992.0 || out.len() < 32 {
+        return None;
+    }
+    let sign = (bits >> 63) as usize;
+    out[0] = b'-';
+    // Exact: a is below 2^53.
+    if (a as i64) as f64 == a {
+        let n = a as i64 as u64;
+        let len = decimal_len(n);
+        digits_to(n, len, out, sign + len);
+        return Some(sign + len);
+    }
+    let exp = ((bits >> 52) & 0x7ff) as u32;
+    let frac = bits & ((1u64 << 52) - 1);
+    // Normal, not a power of two (whose interval is lopsided), and not an
+    // integer, so 1 <= s.
+    if exp == 0 || frac == 0 {
+        return None;
+    }
+    let (k, r) = shortest(frac | (1u64 << 52), 1075 - exp)?;
+    // The digits (at least k + 1, so "0." when r has fewer) right-aligned,
+    // then the integer part moved one place left for the point.
+    let len = decimal_len(r).max(k + 1);
+    let end = sign + len + 1;
+    let start = digits_to(r, k + 1, out, end);
+    let point = end - k;
+    out.copy_within(start..point, start - 1);
+    out[point - 1] = b'.';
+    Some(end)
+}
+
+/// Appends a finite `v` exactly as `{}` prints it.
+pub fn push_f64(out: &mut Vec<u8>, v: f64) {
+    let mut buf = [0u8; 32];
+    match write_f64(&mut buf, v) {
+        Some(n) => out.extend_from_slice(&buf[..n]),
+        None => {
+            use std::io::Write;
+            // Writing to a Vec cannot fail.
+            let _ = write!(out, "{v}");
+        }
+    }
+}
