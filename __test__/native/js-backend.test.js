@@ -208,10 +208,21 @@ class Side {
   }
 }
 
+// What the newer functions' commands gave, over all programs: a property
+// test whose shrink never fits, or whose keyed payloads always fail, would
+// compare little.
+const outcomes = new Map()
+function tally (what, r) {
+  const key = `${what}: ${r.error !== undefined ? 'error' : r.value === null ? 'null' : typeof r.value === 'boolean' ? r.value : 'value'}`
+  outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
+}
+
 /** Runs `f` on both sides and asserts the same outcome and the same buffers. */
 function both (pair, what, f, compareValue = (a, b) => assert.deepStrictEqual(a, b, what)) {
   const a = outcome(pair.n.b, (b) => f(pair.n, b))
   const b = outcome(pair.j.b, (b) => f(pair.j, b))
+  if (what.includes('"c":"shrink"')) tally('shrink', a)
+  else if (what.includes('"keyed":true')) tally('finishJsonKeyed', a)
   assert.deepStrictEqual(a.error, b.error, `${what}: errors`)
   if (a.error === undefined) compareValue(a.value, b.value)
   sameBits(pair.n.m, pair.j.m, what)
@@ -258,12 +269,14 @@ const command = fc.oneof(
       h: rarely(anyNumber),
       t: time,
       origin: fc.oneof(fc.constant(1.7e12 + 0.25), anyNumber),
-      bad: rarely(fc.constantFrom('cut', 'kind', 'length', 'text', 'count', 'ids-length', 'ids-trace', 'ids-span', 'ids-unicode')),
-      upper: fc.boolean()
+      bad: rarely(fc.constantFrom('cut', 'kind', 'length', 'text', 'count', 'ids-length', 'ids-trace', 'ids-span', 'ids-unicode', 'key-count', 'key-at', 'key-length', 'key-index', 'key-short')),
+      upper: fc.boolean(),
+      keyed: fc.boolean()
     })
   },
   { weight: 2, arbitrary: fc.record({ c: fc.constant('reserve'), want: fc.constantFrom(0, 1, 7, 256, 300, -1, 2.5, NaN, 2 ** 32 + 3) }) },
   { weight: 1, arbitrary: fc.record({ c: fc.constant('grow'), how: fc.constantFrom('double', 'same', 'quad', 'misfit', 'shrink') }) },
+  { weight: 2, arbitrary: fc.record({ c: fc.constant('shrink'), how: fc.constantFrom('half', 'half', 'quarter', 'min', 'same', 'larger', 'misfit', 'odd', 'overlap') }) },
   { weight: 2, arbitrary: fc.record({ c: fc.constant('scan') }) },
   { weight: 2, arbitrary: fc.record({ c: fc.constant('leaks'), now: anyNumber, seg: anyNumber, txn: anyNumber, room: fc.integer({ min: 0, max: 40 }) }) },
   { weight: 3, arbitrary: fc.record({ c: fc.constant('check') }) },
@@ -307,7 +320,11 @@ function payloadFor (side, handle, names, attrs, early, cmd) {
   const root = m[col(cap, L.C_ROOT) + (handle & mask)]
   let n = m[col(cap, L.C_COUNT) + (root & mask)]
   n = Number.isInteger(n) && n >= 1 && n <= 2000 ? n : 1
-  const meta = []
+  // Keyed (finishJsonKeyed): meta starts with the key count and where the
+  // key lengths start, keys are named by index, and their texts come first.
+  const meta = cmd.keyed ? [0, 0] : []
+  const keyIndex = new Map()
+  let keyText = ''
   let textOut = ''
   const handles = []
   let cur = root
@@ -321,8 +338,16 @@ function payloadFor (side, handle, names, attrs, early, cmd) {
     for (let i = 0; i < list.length; i += 2) {
       const key = list[i]
       const v = list[i + 1]
-      textOut += key
-      meta.push(key.length)
+      if (cmd.keyed) {
+        if (!keyIndex.has(key)) {
+          keyIndex.set(key, keyIndex.size)
+          keyText += key
+        }
+        meta.push(keyIndex.get(key))
+      } else {
+        textOut += key
+        meta.push(key.length)
+      }
       if (typeof v === 'string') {
         textOut += v
         meta.push(0, v.length)
@@ -333,6 +358,12 @@ function payloadFor (side, handle, names, attrs, early, cmd) {
       }
     }
     cur = m[col(cap, L.C_NEXT) + (cur & mask)]
+  }
+  if (cmd.keyed) {
+    meta[0] = keyIndex.size
+    meta[1] = meta.length
+    for (const key of keyIndex.keys()) meta.push(key.length)
+    textOut = keyText + textOut
   }
   let ids
   const traceId = early.traces.get(root)
@@ -351,6 +382,11 @@ function payloadFor (side, handle, names, attrs, early, cmd) {
     case 'ids-trace': ids = 'g'.repeat(32) + '0'.repeat(16 * n); break
     case 'ids-span': ids = '1'.repeat(32) + 'x' + '0'.repeat(16 * n - 1); break
     case 'ids-unicode': ids = 'é'.repeat(16) + '0'.repeat(16 * n); break
+    case 'key-count': meta[0] = cmd.keyed ? [2 ** 24 + 1, -1, 0.5, NaN][n % 4] : meta[0]; break
+    case 'key-at': meta[1] = [0, 1, meta.length + 1, 2.5, 2 ** 53][n % 5]; break
+    case 'key-length': if (cmd.keyed && meta[0] > 0) meta[meta[1]] = [-1, 0.5, 1e9][n % 3]; break
+    case 'key-index': if (cmd.keyed && meta.length > 4 && meta[3] > 0) meta[4] = [meta[0], -1, 0.5, NaN][n % 4]; break
+    case 'key-short': meta.length = Math.min(meta.length, n % 3); break
   }
   return { meta: new Float64Array(meta), text: textOut, ids, early: { traceId, spans: handles.map((h) => early.spans.get(h)).filter(Boolean) } }
 }
@@ -448,7 +484,8 @@ function runProgram (next, program) {
       case 'json': {
         const h = cmd.h ?? pickFrom(handles, cmd.p, pair.n)
         const p = payloadFor(pair.n, h, names, attrs, early, cmd)
-        both(pair, what, (s, b) => b.finishJson(s.m, h, cmd.t, cmd.origin, p.meta, p.text, p.ids), (a, b) => {
+        const finishJson = cmd.keyed ? 'finishJsonKeyed' : 'finishJson'
+        both(pair, what, (s, b) => b[finishJson](s.m, h, cmd.t, cmd.origin, p.meta, p.text, p.ids), (a, b) => {
           assert.equal(a === null, b === null, `${what}: null`)
           if (a === null) return
           checkJsonIds(a, `${what}: native`)
@@ -474,6 +511,23 @@ function runProgram (next, program) {
           const m = new Float64Array(len)
           b.grow(s.m, m)
           s.m = m
+        })
+        break
+      }
+      case 'shrink': {
+        both(pair, what, (s, b) => {
+          const cap = s.cap
+          const size = { half: cap / 2, quarter: cap / 4, min: MIN_CAPACITY, same: cap, larger: 2 * cap, misfit: cap / 2, odd: 3 * MIN_CAPACITY / 2, overlap: cap }[cmd.how]
+          const len = Math.max(0, bufferLen(size) + (cmd.how === 'misfit' ? 1 : 0))
+          const m = cmd.how === 'overlap' ? s.m.subarray(0, len) : new Float64Array(len)
+          const before = Buffer.from(m.buffer, m.byteOffset, m.byteLength).toString('hex')
+          const done = b.shrink(s.m, m)
+          if (done) {
+            s.m = m
+          } else {
+            assert.equal(Buffer.from(m.buffer, m.byteOffset, m.byteLength).toString('hex'), before, `${what}: untouched when it does not fit`)
+          }
+          return done
         })
         break
       }
@@ -549,6 +603,47 @@ describe('the JS backend matches the native addon', () => {
       ),
       fcParams(800)
     )
+    for (const want of ['shrink: true', 'shrink: error', 'finishJsonKeyed: value', 'finishJsonKeyed: null', 'finishJsonKeyed: error']) {
+      assert.ok(outcomes.get(want) > 0, `some command gave ${want} (${JSON.stringify([...outcomes])})`)
+    }
+  })
+
+  it('shrink: false with the buffer untouched when the live records collide or crowd the smaller table; true once they fit', () => {
+    const pair = { n: new Side(N, MIN_CAPACITY, 5), j: new Side(J, MIN_CAPACITY, 5) }
+    const tryShrink = (what, cap) => {
+      const r = both(pair, what, (s, b) => {
+        const m = new Float64Array(bufferLen(cap)).fill(3)
+        const done = b.shrink(s.m, m)
+        if (done) s.m = m
+        else assert.ok(m.every((x) => x === 3), `${what}: untouched`)
+        return done
+      })
+      return r.value
+    }
+    // 1,400 transactions: the table grows to 4096 slots.
+    const open = []
+    for (let i = 0; i < 1400; i++) open.push(both(pair, `start ${i}`, (s) => s.startTransaction(i)).value)
+    assert.equal(pair.n.cap, 4096)
+    assert.equal(tryShrink('crowded: 1,400 live in 2048', 2048), false)
+    // Keep two whose handles collide in 1024 slots, end the rest.
+    const a = open[0]
+    const b = open.find((h) => h !== a && (h & 1023) === (a & 1023))
+    assert.notEqual(b, undefined, 'two handles share a slot of 1024')
+    for (const h of open) {
+      if (h === a || h === b) continue
+      both(pair, `finish ${h}`, (s, bd) => bd.finish(s.m, h, 2000, new Float64Array(64)) !== null)
+    }
+    const reserved = pair.n.m[L.H_RESERVED]
+    assert.ok(reserved <= L.RESERVE_MAX)
+    assert.equal(tryShrink('collision in 1024', 1024), false)
+    assert.equal(tryShrink('no collision in 2048', 2048), true)
+    assert.equal(pair.n.cap, 2048)
+    both(pair, 'check after shrinking', (s, bd) => bd.check(s.m))
+    both(pair, `finish ${b}`, (s, bd) => bd.finish(s.m, b, 2000, new Float64Array(64)) !== null)
+    assert.equal(tryShrink('fits in 1024', 1024), true)
+    assert.equal(pair.n.cap, 1024)
+    assert.equal(pair.n.isActive(a), true, 'the survivor is still active at its handle')
+    both(pair, 'check at the end', (s, bd) => bd.check(s.m))
   })
 
   it('programs that grow past 1024 slots, with wide and deep transactions', () => {

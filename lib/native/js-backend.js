@@ -855,12 +855,61 @@ const KIND_BOOLEAN = 2
  * payload's error; checks the same things in the same order.
  */
 function decode (meta, metaLen, text, count) {
+  decodeSegments(meta, 0, metaLen, text, 0, count, -1)
+}
+
+// Keyed payloads: where each key starts in the text and its length.
+let kAt = new Float64Array(0)
+let kLen = new Float64Array(0)
+
+/** Largest key count a keyed payload may claim (json.rs `MAX_KEYS`). */
+const MAX_KEYS = 16777216
+
+/** True when `v` is a whole number in `0..=max` (json.rs `whole_up_to`). */
+const wholeUpTo = (v, max) => v >= 0 && v <= max && v % 1 === 0
+
+/**
+ * `decode` for the keyed format (json.rs `decode_keyed`): the key count and
+ * the key lengths' index, the keys' texts, then the segments from meta[2]
+ * up to the key lengths, naming each key by its index.
+ */
+function decodeKeyed (meta, metaLen, text, count) {
+  if (metaLen < 1) throw payloadError('meta ends before a key count')
+  const n = meta[0]
+  if (!wholeUpTo(n, MAX_KEYS)) throw payloadError(`key count ${rustDisplay(n)}`)
+  if (metaLen < 2) throw payloadError("meta ends before the key lengths' index")
+  const keyAt = meta[1]
+  if (!wholeUpTo(keyAt, Number.MAX_SAFE_INTEGER)) throw payloadError(`key lengths' index ${rustDisplay(keyAt)}`)
+  if (keyAt < 2 || keyAt > metaLen || metaLen - keyAt < n) {
+    throw payloadError(`${n} key lengths at ${keyAt} in a meta of ${metaLen}`)
+  }
+  if (kAt.length < n) {
+    kAt = new Float64Array(n)
+    kLen = new Float64Array(n)
+  }
   const textLen = text.length
-  let j = 0
   let pos = 0
+  for (let k = 0; k < n; k++) {
+    const len = meta[keyAt + k]
+    if (!(len >= 0) || len % 1 !== 0) throw payloadError(`length ${rustDisplay(len)}`)
+    if (len > textLen - pos) throw payloadError('text ends early')
+    kAt[k] = pos
+    kLen[k] = len
+    pos += len
+  }
+  decodeSegments(meta, 2, keyAt, text, pos, count, n)
+}
+
+/**
+ * Reads `count` segments from meta[j..metaEnd] and text from `pos`. With
+ * `keys` >= 0 an attribute names its key by an index below `keys` (kAt,
+ * kLen); with -1 it carries the key's length and text.
+ */
+function decodeSegments (meta, j, metaEnd, text, pos, count, keys) {
+  const textLen = text.length
   let attrs = 0
   const number = (what) => {
-    if (j >= metaLen) throw payloadError(`meta ends before ${what}`)
+    if (j >= metaEnd) throw payloadError(`meta ends before ${what}`)
     return meta[j++]
   }
   const take = (len) => {
@@ -881,9 +930,16 @@ function decode (meta, metaLen, text, count) {
     dAttrN[i] = n
     attributeRoom(attrs + n)
     for (let k = 0; k < n; k++, attrs++) {
-      const keyLen = number('a key length')
-      dKey[attrs] = take(keyLen)
-      dKeyLen[attrs] = keyLen
+      if (keys >= 0) {
+        const key = number('a key index')
+        if (!wholeUpTo(key, MAX_KEYS) || key >= keys) throw payloadError(`key index ${rustDisplay(key)}`)
+        dKey[attrs] = kAt[key]
+        dKeyLen[attrs] = kLen[key]
+      } else {
+        const keyLen = number('a key length')
+        dKey[attrs] = take(keyLen)
+        dKeyLen[attrs] = keyLen
+      }
       const kind = number('a kind')
       const v = number('a value')
       if (kind === 0) {
@@ -1034,6 +1090,59 @@ function grow (old, m2) {
 }
 
 /**
+ * Copies the store in `old` into `next`, a buffer of smaller (or equal)
+ * capacity that it lays out, if every occupied slot fits there in a slot of
+ * its own with at most half of `next` occupied (table.rs `shrink_into`).
+ * Returns whether it did; when false, `next` is untouched.
+ * @param {Float64Array} old
+ * @param {Float64Array} next
+ * @returns {boolean}
+ */
+function shrink (old, next) {
+  const oldLen = f64Array(old)
+  const len = f64Array(next)
+  if (!disjoint(old, oldLen, next, len)) throw overlapError('the new buffer')
+  const capacity = Math.floor(Math.max(len - HEADER_LEN, 0) / COLUMNS)
+  if (bufferLen(capacity) !== len) throw napiError('InvalidArg', `a buffer of length ${len} fits no capacity`)
+  const cap = capacityOf(old, oldLen)
+  if (capacity > cap) throw badBuffer('cannot shrink to a larger store')
+  if ((capacity & (capacity - 1)) !== 0 || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
+    throw badBuffer(`capacity ${capacity} is not a power of two in range`)
+  }
+  const mask = capacity - 1
+  const hb = HEADER_LEN + C_HANDLE * cap
+  const taken = new Uint8Array(capacity)
+  let occupied = 0
+  for (let s = 0; s < cap; s++) {
+    const h = old[hb + s]
+    if (h === FREE) continue
+    if (!isHandleValue(h)) throw corrupt(`slot ${s} holds handle ${rustDisplay(h)}`)
+    const t = h & mask
+    occupied++
+    if (taken[t] === 1 || 2 * occupied > capacity) return false
+    taken[t] = 1
+  }
+  layOut(next, len, capacity, asU32(old[H_NEXT]))
+  next.set(old.subarray(0, HEADER_LEN))
+  next[H_CAPACITY] = capacity
+  // Word by word, so that every bit (NaN payloads too) moves as in Rust.
+  const from = new Uint32Array(old.buffer, old.byteOffset, 2 * oldLen)
+  const to = new Uint32Array(next.buffer, next.byteOffset, 2 * len)
+  for (let s = 0; s < cap; s++) {
+    const h = old[hb + s]
+    if (h === FREE) continue
+    const t = h & mask
+    for (let c = 0; c < COLUMNS; c++) {
+      const i = 2 * (HEADER_LEN + c * cap + s)
+      const o = 2 * (HEADER_LEN + c * capacity + t)
+      to[o] = from[i]
+      to[o + 1] = from[i + 1]
+    }
+  }
+  return true
+}
+
+/**
  * Ends the transaction that `handle` belongs to at `end` and frees its
  * records. Writes into `out` the header and the rows (OUT_*, ROW_*),
  * segments in trace order. Returns the ids as one hex string (the trace
@@ -1124,6 +1233,29 @@ function attributesJson (text, i) {
  * @returns {string|null}
  */
 function finishJson (m, handle, end, timeOrigin, meta, text, ids) {
+  return finishJsonWith(m, handle, end, timeOrigin, meta, text, ids, decode)
+}
+
+/**
+ * `finishJson` with `meta` and `text` in the keyed format, which sends each
+ * attribute key once per call (docs/binding-contract.md): meta[0] the key
+ * count K, meta[1] where the K key lengths start, then the segments, each
+ * attribute naming its key by index; text the keys, then the segments' texts.
+ * Same checks, errors and JSON as `finishJson`.
+ * @param {Float64Array} m
+ * @param {number} handle
+ * @param {number} end
+ * @param {number} timeOrigin
+ * @param {Float64Array} meta
+ * @param {string} text
+ * @param {string} [ids]
+ * @returns {string|null}
+ */
+function finishJsonKeyed (m, handle, end, timeOrigin, meta, text, ids) {
+  return finishJsonWith(m, handle, end, timeOrigin, meta, text, ids, decodeKeyed)
+}
+
+function finishJsonWith (m, handle, end, timeOrigin, meta, text, ids, decodePayload) {
   const len = f64Array(m)
   numberArg(handle, 'f64')
   numberArg(end, 'f64')
@@ -1142,7 +1274,7 @@ function finishJson (m, handle, end, timeOrigin, meta, text, ids) {
     throw corrupt(`transaction ${rustDisplay(root)} counts ${rustDisplay(count)}`)
   }
   const c = Math.trunc(count)
-  decode(meta, metaLen, text, c)
+  decodePayload(meta, metaLen, text, c)
   if (ids !== undefined) parseEarlyIds(ids, c)
   if (!takeTransaction(m, cap, handle)) return null
   const n = takenCount
@@ -1343,6 +1475,8 @@ module.exports = {
   grow,
   finish,
   finishJson,
+  finishJsonKeyed,
+  shrink,
   scan,
   leaks,
   check,

@@ -7,7 +7,7 @@
 // - `finishJsonKeyed` (and the older `finishJson`) take the names and
 //   attributes as one string and a list of numbers that says how to cut it
 //   (the formats are `src/core/json.rs`'s and docs/binding-contract.md's),
-//   which `writeKeyedPayload` (and `writeJsonPayload`) build.
+//   which `writeKeyedPayload` builds (the store sends only the keyed form).
 // The attributes are read from the store's attribute arena (see
 // segment-store.js): per slot a list of entries, each a key id and kind in
 // `_aKey`, a number or boolean in `_aNum`, a string in `_aStr`.
@@ -217,63 +217,9 @@ function writeKeyedPayload (store, root, n) {
   return { meta, text: keys + text, ids: earlyIds(store, root, n, anyEarly) }
 }
 
-/**
- * The same names and attributes in the plain format `finishJson` takes
- * (src/core/json.rs): `text` (every string, one after another), `meta` (per
- * segment: name length, attribute count, then per attribute key length,
- * kind, value), and `ids` as for writeKeyedPayload. For a binding without
- * `finishJsonKeyed`.
- */
-function writeJsonPayload (store, root, n) {
-  const mask = store._mask
-  if (store._slots.length < n) store._slots = new Int32Array(n * 2)
-  const slots = store._slots
-  const names = store._names
-  const next = store._next
-  const head = store._aHead
-  const aNext = store._aNext
-  const spanIds = store._spanIds
-  let anyEarly = false
-  let meta = store._meta
-  let j = 0
-  let text = ''
-  let cur = root
-  for (let k = 0; k < n; k++) {
-    const s = cur & mask
-    slots[k] = s
-    if (spanIds !== null && spanIds[s] !== undefined) anyEarly = true
-    const name = names[s]
-    if (j + 2 > meta.length) meta = metaFor(store, j + 2, j)
-    text += name
-    meta[j++] = name.length
-    const countAt = j++
-    let count = 0
-    for (let e = head[s]; e !== 0; e = aNext[e]) {
-      if (j + 3 > meta.length) meta = metaFor(store, j + 3, j)
-      const key = keyOf(store, e)
-      const kind = store._aKey[e] & 3
-      text += key
-      meta[j++] = key.length
-      meta[j++] = kind
-      if (kind === KIND_STRING) {
-        const v = store._aStr[e]
-        text += v
-        meta[j++] = v.length
-      } else {
-        meta[j++] = store._aNum[e]
-      }
-      count++
-    }
-    meta[countAt] = count
-    cur = next[s]
-  }
-  return { meta, text, ids: earlyIds(store, root, n, anyEarly) }
-}
-
 module.exports = {
   readTrace,
   writeKeyedPayload,
-  writeJsonPayload,
   attributesObject,
   valueOf,
   keyOf,

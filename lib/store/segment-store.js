@@ -43,7 +43,7 @@ const { performance } = require('node:perf_hooks')
 const { readLayout } = require('./layout')
 const { cutUtf8 } = require('./utf8')
 const { randomHex } = require('./ids')
-const { readTrace, writeJsonPayload, writeKeyedPayload, KIND_STRING, KIND_NUMBER, KIND_BOOLEAN } = require('./payload')
+const { readTrace, writeKeyedPayload, KIND_STRING, KIND_NUMBER, KIND_BOOLEAN } = require('./payload')
 const v = require('../validate')
 
 const timeOrigin = performance.timeOrigin
@@ -75,45 +75,10 @@ function defineSegmentStore (binding) {
   const {
     MAX_HANDLE, FREE, NONE, HEADER_LEN, COLUMNS, RESERVE_MAX, MIN_CAPACITY, MAX_CAPACITY,
     H_RESERVED, H_RESERVE, H_LIVE_TXN, H_LIVE_SEG, H_TOTAL_TXN, H_TOTAL_SEG, H_DROPPED,
-    H_OCCUPIED, H_CAPACITY, C_HANDLE,
+    H_OCCUPIED, H_CAPACITY,
     OUT_HEADER, OUT_ROW, LEAK_ROW, LEAK_HANDLE, LEAK_ROOT, LEAK_START
   } = layout
-  const { initStore, reserve, grow, finish, finishJson, scan, leaks, check } = binding
-  // Newer binding functions (docs/binding-contract.md); a binding without
-  // them gets the fallbacks, which give the same results.
-  const finishJsonKeyed = typeof binding.finishJsonKeyed === 'function' ? binding.finishJsonKeyed : null
-  const shrink = typeof binding.shrink === 'function' ? binding.shrink : shrinkInJs
-
-  /**
-   * `shrink` for a binding that lacks it: the same checks and the same
-   * buffer as src/core/table.rs `shrink_into`, bit for bit.
-   */
-  function shrinkInJs (old, next) {
-    const cap = old[H_CAPACITY]
-    const small = (next.length - HEADER_LEN) / COLUMNS
-    const mask = small - 1
-    const taken = new Uint8Array(small)
-    const hb = HEADER_LEN + C_HANDLE * cap
-    let occupied = 0
-    for (let s = 0; s < cap; s++) {
-      const h = old[hb + s]
-      if (h === FREE) continue
-      const t = h & mask
-      occupied++
-      if (taken[t] === 1 || 2 * occupied > small) return false
-      taken[t] = 1
-    }
-    initStore(next, small)
-    next.set(old.subarray(0, HEADER_LEN))
-    next[H_CAPACITY] = small
-    for (let s = 0; s < cap; s++) {
-      const h = old[hb + s]
-      if (h === FREE) continue
-      const t = h & mask
-      for (let c = 0; c < COLUMNS; c++) next[HEADER_LEN + c * small + t] = old[HEADER_LEN + c * cap + s]
-    }
-    return true
-  }
+  const { initStore, reserve, grow, shrink, finish, finishJsonKeyed, scan, leaks, check } = binding
 
   function readOptions (options) {
     if (options === null) throw v.typeError('SegmentStore: options', 'an object or undefined', options)
@@ -589,14 +554,8 @@ function defineSegmentStore (binding) {
       if (t < 0) return null
       const root = this._root[handle & this._mask]
       const n = this._countOf(root & this._mask)
-      let json
-      if (finishJsonKeyed !== null) {
-        const p = writeKeyedPayload(this, root, n)
-        json = finishJsonKeyed(this._buffer, handle, t, timeOrigin, p.meta, p.text, p.ids)
-      } else {
-        const p = writeJsonPayload(this, root, n)
-        json = finishJson(this._buffer, handle, t, timeOrigin, p.meta, p.text, p.ids)
-      }
+      const p = writeKeyedPayload(this, root, n)
+      const json = finishJsonKeyed(this._buffer, handle, t, timeOrigin, p.meta, p.text, p.ids)
       const slots = this._slots
       for (let k = 0; k < n; k++) this._clearSide(slots[k])
       this._afterEnd()
