@@ -14,7 +14,8 @@
 //               only these sections (keys below, comma-separated). Printed;
 //               of a partial run only the peers section is written to the
 //               results (it is kept apart, per Node major)
-//   --render    only rebuild bench/RESULTS.md from bench/results.json
+//   --render    only rebuild bench/RESULTS.md (and the README's peers table)
+//               from bench/results.json
 //
 // Options are read with node:util parseArgs (`--nodes 22,24` and
 // `--nodes=22,24` alike); an unknown one exits with status 2.
@@ -39,7 +40,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { spawnSync } = require('node:child_process')
-const { renderRun, targetsTable, peersTables, peersSummary } = require('./lib/report')
+const { renderRun, targetsTable, peersTables, peersSummary, peersReadme } = require('./lib/report')
 const { evaluate } = require('./lib/targets')
 const { parseOptions, list, QUICK } = require('./lib/args')
 
@@ -54,6 +55,27 @@ const SECTIONS = [
 
 const RESULTS_JSON = path.join(__dirname, 'results.json')
 const RESULTS_MD = path.join(__dirname, 'RESULTS.md')
+const README = path.join(__dirname, '..', 'README.md')
+const README_BEGIN = '<!-- bench:peers:begin (written by npm run bench) -->'
+const README_END = '<!-- bench:peers:end -->'
+
+/**
+ * Rewrites the README's peers table (between its markers) from the latest
+ * full peers run per Node major (a --quick one where there is none).
+ * Returns whether it wrote; a README without the markers is left alone.
+ */
+function writeReadme (all) {
+  const text = fs.readFileSync(README, 'utf8')
+  const a = text.indexOf(README_BEGIN)
+  const b = text.indexOf(README_END)
+  if (a < 0 || b < a) return false
+  const majors = [...new Set([...Object.keys(all.peers), ...Object.keys(all.peersQuick)])].sort((x, y) => x - y)
+  const list = majors.map((m) => all.peers[m] || all.peersQuick[m])
+  if (list.length === 0) return false
+  const body = [README_BEGIN, '', ...peersReadme(list), '', README_END].join('\n')
+  fs.writeFileSync(README, text.slice(0, a) + body + text.slice(b + README_END.length))
+  return true
+}
 
 const OPTIONS = {
   ...QUICK,
@@ -213,8 +235,10 @@ async function main () {
   }
 
   if (opts.render) {
-    fs.writeFileSync(RESULTS_MD, renderAll(readResults()))
+    const all = readResults()
+    fs.writeFileSync(RESULTS_MD, renderAll(all))
     log(`wrote ${path.relative(process.cwd(), RESULTS_MD)}`)
+    if (writeReadme(all)) log(`wrote the peers table into ${path.relative(process.cwd(), README)}`)
     return
   }
 
@@ -257,6 +281,7 @@ async function main () {
     fs.writeFileSync(RESULTS_JSON, JSON.stringify(all, null, 1) + '\n')
     fs.writeFileSync(RESULTS_MD, renderAll(all))
     log(`wrote ${path.relative(process.cwd(), RESULTS_MD)} and ${path.relative(process.cwd(), RESULTS_JSON)}`)
+    if (writeReadme(all)) log(`wrote the peers table into ${path.relative(process.cwd(), README)}`)
   }
   const missed = result.targets.filter((t) => t.pass === false)
   log(`Node ${process.version}: ${result.targets.filter((t) => t.pass).length} targets met, ${missed.length} missed; ${result.wallSeconds.toFixed(1)} s in all`)

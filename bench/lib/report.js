@@ -320,4 +320,31 @@ function peersSummary (list) {
   return out
 }
 
-module.exports = { peersTables, peersSummary, renderRun, targetsTable, contextOpsTable, propagationTable, segmentsTable, memoryTable, throughputTable, table }
+/**
+ * The README's short table (written between its bench markers by
+ * `npm run bench`): per Node major of `list`, our AsyncLocalStorage
+ * manager against the floor and the best peer, from the peers section.
+ */
+function peersReadme (list) {
+  const ours = 'segment-context'
+  const rows = []
+  for (const p of list) {
+    const r = p.rows.find((x) => x.id === ours)
+    const floor = p.rows.find((x) => x.floor)
+    const q = p.ratios && p.ratios[ours]
+    if (!r || r.status !== 'ok' || !floor || floor.status !== 'ok' || !q) continue
+    const best = p.rows.find((x) => x.id === q.cpuBestPeer)
+    const bestOpen = p.rows.find((x) => x.id === q.openBestPeer)
+    rows.push([
+      `${p.node}${p.quick ? ' (quick)' : ''}`,
+      fmtNs(r.cpu.netPerSpanNs.median),
+      `${fmtNs(floor.cpu.netPerSpanNs.median)} (${fmtRatio(q.cpuOverFloor)})`,
+      best ? `${best.id} ${fmtNs(best.cpu.netPerSpanNs.median)} (${fmtRatio(q.cpuOverBestPeer)})` : '—',
+      `${fmtBytes(r.open.netPerSpan.median)} (${fmtRatio(q.openOverFloor)} floor${bestOpen ? `, ${fmtRatio(q.openOverBestPeer)} ${bestOpen.id}` : ''})`,
+      pct(r.burst.retainedOfPeak)
+    ])
+  }
+  return table(['Node', 'ours: net CPU / span', 'floor (ours ÷ floor)', 'best peer (ours ÷ it)', 'heap + ext / open span (ours ÷)', 'left after a burst, of its peak'], rows)
+}
+
+module.exports = { peersReadme, peersTables, peersSummary, renderRun, targetsTable, contextOpsTable, propagationTable, segmentsTable, memoryTable, throughputTable, table }
