@@ -166,10 +166,26 @@ function writeKeyedPayload (store, root, n) {
   let anyEarly = false
   let meta = metaFor(store, 2 + 2 * n, 0)
   let j = 2
+  // The slots first (a chain of NEXT reads), then one load of each slot's
+  // name, first entry and that entry's columns: loads that do not depend on
+  // each other, so their cache misses overlap instead of queueing behind
+  // the attribute walk below (it is memory-bound in a busy process).
   let cur = root
   for (let k = 0; k < n; k++) {
     const s = cur & mask
     slots[k] = s
+    cur = next[s]
+  }
+  let touch = 0
+  for (let k = 0; k < n; k++) {
+    const s = slots[k]
+    const e = head[s]
+    touch += aKey[e] + aNext[e] + aNum[e]
+    if (names[s] === undefined || aStr[e] === null) touch++
+  }
+  store._touch = touch // kept, so the loads are not dropped as dead code
+  for (let k = 0; k < n; k++) {
+    const s = slots[k]
     if (spanIds !== null && spanIds[s] !== undefined) anyEarly = true
     const name = names[s]
     if (j + 2 > meta.length) meta = metaFor(store, j + 2 + 2 * (n - k), j)
@@ -208,7 +224,6 @@ function writeKeyedPayload (store, root, n) {
       count++
     }
     meta[countAt] = count
-    cur = next[s]
   }
   if (j + keyCount > meta.length) meta = metaFor(store, j + keyCount, j)
   for (let i = 0; i < keyCount; i++) meta[j + i] = keyLens[i]

@@ -99,6 +99,7 @@ function defineSegmentStore (binding) {
       this._out = new Float64Array(OUT_HEADER + OUT_ROW * 64) // rows from finish
       this._meta = new Float64Array(256) // the JSON payload's numbers
       this._slots = new Int32Array(64) // the slots a JSON payload read
+      this._touch = 0 // see writeKeyedPayload
       // Interned keys: id by key, key by id; per id the last payload call
       // that listed it and its index there.
       this._keyIds = new Map()
