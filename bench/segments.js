@@ -11,7 +11,7 @@
 //                each (start, attributes, end), end into a finished trace,
 //                as an object (endTransaction) and as JSON (endTransactionJSON)
 //   end50        the same trace, only the end (the transaction is built
-//                outside the timing)
+//                outside the timing), also as JSON.stringify(endTransaction(h))
 //
 // Before measuring, both stores build the same transaction and their output
 // is checked equal (ids and the clock origin aside, parent links compared
@@ -30,7 +30,8 @@ const OPS = [
   { id: 'txn50Object', label: '50-segment transaction → object (build + end)', n: 4 },
   { id: 'txn50JSON', label: '50-segment transaction → JSON (build + end)', n: 4 },
   { id: 'end50Object', label: '50-segment transaction: end → object only', n: 1 },
-  { id: 'end50JSON', label: '50-segment transaction: end → JSON only', n: 1 }
+  { id: 'end50JSON', label: '50-segment transaction: end → JSON only', n: 1 },
+  { id: 'end50Stringify', label: '50-segment transaction: end → JSON.stringify(endTransaction(h))', n: 1 }
 ]
 
 const STORES = [
@@ -46,14 +47,23 @@ function loadStore (id) {
 const NAMES = Array.from({ length: 49 }, (_, i) => `Datastore/statement/users/${i % 5}`)
 const SQL = 'SELECT * FROM users WHERE id = $1'
 
-/** A 50-segment transaction (the root and 49 children), explicit times. */
+// Times as performance.now() gives them: milliseconds with a fraction that
+// prints to 15-17 digits, as an agent's would.
+const T0 = 52345.987654321
+
+/**
+ * A 50-segment transaction (the root and 49 children), explicit times,
+ * three attributes a segment (a string, a number, a boolean).
+ */
 function build50 (st) {
-  const r = st.startTransaction('GET /users/:id', 0)
+  const r = st.startTransaction('GET /users/:id', T0)
   for (let i = 0; i < 49; i++) {
-    const h = st.startSegment(r, NAMES[i], i)
+    const start = T0 + 0.1234567 + i * 0.8765432101
+    const h = st.startSegment(r, NAMES[i], start)
     st.setAttribute(h, 'db.statement', SQL)
     st.setAttribute(h, 'db.rows', i)
-    st.endSegment(h, i + 2)
+    st.setAttribute(h, 'db.cached', i % 3 === 0)
+    st.endSegment(h, start + 1.23456789 + i * 0.0123)
   }
   return r
 }
@@ -75,14 +85,14 @@ function normalize (trace) {
 function checkEqual () {
   const a = loadStore('ours')
   const b = loadStore('reference')
-  const oursObj = normalize(a.endTransaction(build50(a), 100))
-  const refObj = normalize(b.endTransaction(build50(b), 100))
-  const oursJson = normalize(JSON.parse(a.endTransactionJSON(build50(a), 100)))
-  const refJson = normalize(JSON.parse(b.endTransactionJSON(build50(b), 100)))
+  const oursObj = normalize(a.endTransaction(build50(a), T0 + 100))
+  const refObj = normalize(b.endTransaction(build50(b), T0 + 100))
+  const oursJson = normalize(JSON.parse(a.endTransactionJSON(build50(a), T0 + 100)))
+  const refJson = normalize(JSON.parse(b.endTransactionJSON(build50(b), T0 + 100)))
   assert.strictEqual(oursObj, refObj, 'endTransaction: SegmentStore and the reference disagree')
   assert.strictEqual(oursJson, refJson, 'endTransactionJSON: SegmentStore and the reference disagree')
   assert.strictEqual(oursObj, oursJson, 'SegmentStore: object and JSON disagree')
-  return { equal: true, segments: JSON.parse(refObj).segments.length, bytes: b.endTransactionJSON(build50(b), 100).length }
+  return { equal: true, segments: JSON.parse(refObj).segments.length, bytes: b.endTransactionJSON(build50(b), T0 + 100).length }
 }
 
 function tasksFor (st) {
@@ -118,24 +128,30 @@ function tasksFor (st) {
     })(),
     txn50Object: (n) => timed(() => {
       let sink = 0
-      for (let i = 0; i < n; i++) sink += st.endTransaction(build50(st), 100).segments.length
+      for (let i = 0; i < n; i++) sink += st.endTransaction(build50(st), T0 + 100).segments.length
       return sink
     })(),
     txn50JSON: (n) => timed(() => {
       let sink = 0
-      for (let i = 0; i < n; i++) sink += st.endTransactionJSON(build50(st), 100).length
+      for (let i = 0; i < n; i++) sink += st.endTransactionJSON(build50(st), T0 + 100).length
       return sink
     })(),
     end50Object: () => {
       const t0 = hr()
       const h = build50(st)
-      const ns = timed(() => st.endTransaction(h, 100).segments.length)()
+      const ns = timed(() => st.endTransaction(h, T0 + 100).segments.length)()
       return { ns, costNs: Number(hr() - t0) }
     },
     end50JSON: () => {
       const t0 = hr()
       const h = build50(st)
-      const ns = timed(() => st.endTransactionJSON(h, 100).length)()
+      const ns = timed(() => st.endTransactionJSON(h, T0 + 100).length)()
+      return { ns, costNs: Number(hr() - t0) }
+    },
+    end50Stringify: () => {
+      const t0 = hr()
+      const h = build50(st)
+      const ns = timed(() => JSON.stringify(st.endTransaction(h, T0 + 100)).length)()
       return { ns, costNs: Number(hr() - t0) }
     }
   }

@@ -132,6 +132,42 @@ function evaluate (r) {
     })
     t.figure += ` (${(1 / t.value).toFixed(2)}× faster)`
     out.push(t)
+    // Issue 13's finish-path targets, on the end alone (built outside the timing).
+    const endJson = opCell(sg, 'end50JSON', 'ours')
+    if (has(endJson)) {
+      const perSeg = endJson.median / 50
+      out.push({
+        id: 'end50-json-per-segment',
+        text: 'transaction end → JSON, per segment (50 segments, 3 attributes each)',
+        figure: `${fmtNs(perSeg)} per segment`,
+        limit: '≤ 150 ns',
+        value: perSeg,
+        pass: perSeg <= 150,
+        by: perSeg <= 150 ? null : `${((perSeg / 150 - 1) * 100).toFixed(0)} % over`
+      })
+    }
+    const vsStringify = ratioTarget({
+      id: 'end50-json-vs-stringify',
+      text: '`endTransactionJSON(h)` at least 4× faster than `JSON.stringify(endTransaction(h))`, same store, same trace',
+      a: endJson,
+      b: opCell(sg, 'end50Stringify', 'ours'),
+      aName: 'endTransactionJSON',
+      bName: 'JSON.stringify(endTransaction)',
+      max: 0.25
+    })
+    if (vsStringify.value) vsStringify.figure += ` (${(1 / vsStringify.value).toFixed(2)}× faster)`
+    out.push(vsStringify)
+    const objects = ratioTarget({
+      id: 'end50-object-vs-reference',
+      text: '`endTransaction(h)` (objects) at least 4× faster than the plain-JS reference building the same objects',
+      a: opCell(sg, 'end50Object', 'ours'),
+      b: opCell(sg, 'end50Object', 'reference'),
+      aName: 'ours',
+      bName: 'reference',
+      max: 0.25
+    })
+    if (objects.value) objects.figure += ` (${(1 / objects.value).toFixed(2)}× faster)`
+    out.push(objects)
   }
   if (s.memory) {
     const m = s.memory
