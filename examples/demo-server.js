@@ -7,8 +7,9 @@
 //   node examples/demo-server.js [--duration 5] [--connections 50] [--mode all|als|legacy]
 //                                [--db memory|postgres] [--json]
 //
-// Each configuration (no instrumentation, the ALS manager, the legacy manager)
-// runs its own node:http server on 127.0.0.1 in a fresh child process
+// Each configuration (no instrumentation, the ALS manager, the legacy manager,
+// and for comparison the same app on OpenTelemetry's SDK) runs its own
+// node:http server on 127.0.0.1 in a fresh child process
 // (examples/demo/server.js), so heap and live-record numbers are its own.
 // This process loads them with autocannon: a warm-up each, then --duration
 // seconds each, in 1-second rounds taken in turn (so a change in the
@@ -18,20 +19,31 @@
 // conflation check, the store's live records after draining, heap before and
 // after. The uninstrumented baseline always runs; --mode picks the managers.
 //
+// The OpenTelemetry configuration ("otel", examples/demo/otel-instrumentation.js)
+// records the same spans with the same attributes through the SDK set up as an
+// application would (BasicTracerProvider, BatchSpanProcessor, an in-process
+// OTLP/JSON exporter); one line compares its cost with ours (the ALS manager,
+// or the one --mode picks), and its exported spans are checked like our traces.
+// It runs whenever the OpenTelemetry packages (dev dependencies) are
+// installed; without them a note says the comparison was skipped.
+//
 // --db postgres puts the app's connection pool on a real PostgreSQL: a
 // throwaway cluster (initdb in a temp dir, started here, always stopped and
-// removed, by __test__/helpers/postgres.js), shared by the three servers. When
+// removed, by __test__/helpers/postgres.js), shared by the servers. When
 // PostgreSQL is not installed or does not start, a message and exit code 2.
 // The default, --db memory, is the app's in-process fake pool (needs nothing).
 //
 // --json prints one JSON object instead:
 //   { node, configurations: [{ name, requestsPerSecond, p99Ms, relativeThroughput,
-//     conflations, liveTransactions, liveSegments, heapBeforeMB, heapAfterMB, ... }] }
+//     conflations, liveTransactions, liveSegments, heapBeforeMB, heapAfterMB, ... }],
+//     otelComparison: { skipped, ours, oursRelativeThroughput, otelRelativeThroughput,
+//     overheadRatio, ... } }
 //
-// Exit status: 0 when no request failed and every instrumented configuration
-// has no conflation, no lost context and no live record after draining; 1
-// otherwise; 2 for bad arguments or a --db that is not there. Progress goes
-// to stderr.
+// Exit status: 0 when no request failed, every configuration of ours has no
+// conflation, no lost context and no live record after draining, and the
+// OpenTelemetry run (when it ran) exported its spans, each in its own
+// request's trace under its parent; 1 otherwise; 2 for bad arguments or a
+// --db that is not there. Progress goes to stderr.
 
 const path = require('node:path')
 const os = require('node:os')
@@ -39,8 +51,9 @@ const { fork } = require('node:child_process')
 const util = require('node:util')
 const { ENV_FLAG } = require('..')
 const { load, createTally, summarize, createProgress, bar, fmt } = require('./demo/load')
-const { render, problemsOf } = require('./demo/report')
+const { render, problemsOf, compareWithOtel } = require('./demo/report')
 const { WATERFALL_ROUTE } = require('./demo/instrumentation')
+const { otelUnavailable, otelVersion } = require('./demo/otel-instrumentation')
 const { SCHEMA } = require('./demo/app')
 
 const USAGE = `usage: node examples/demo-server.js [options]
@@ -48,7 +61,9 @@ const USAGE = `usage: node examples/demo-server.js [options]
   --duration <s>      seconds of load per configuration (default 5)
   --connections <n>   concurrent connections (default 50)
   --mode <m>          all | als | legacy: the managers to run (default all);
-                      the uninstrumented baseline always runs
+                      the uninstrumented baseline always runs, and so does
+                      the same app on OpenTelemetry's SDK (for comparison)
+                      when its packages (dev dependencies) are installed
   --db <d>            memory | postgres: the app's connection pool, in-process
                       (default) or on a throwaway PostgreSQL cluster
   --json              one JSON object on stdout instead of the tables
@@ -236,9 +251,12 @@ async function main () {
   }
 
   const names = options.mode === 'all' ? ['none', 'als', 'legacy'] : ['none', options.mode]
+  // The OpenTelemetry comparison, unless its packages are not installed.
+  const otelSkipped = otelUnavailable()
+  if (otelSkipped === null) names.push('otel')
   const progress = createProgress(process.stderr)
   const startedAt = Date.now()
-  const header = { waterfallRoute: WATERFALL_ROUTE }
+  const header = { waterfallRoute: WATERFALL_ROUTE, otelSkipped, otelVersion: otelSkipped === null ? otelVersion() : null }
   // Started before anything is printed, so that a missing PostgreSQL is the only output.
   const db = options.db === 'postgres' ? await startDatabase() : null
   try {
@@ -262,6 +280,10 @@ async function runDemo (options, names, progress, startedAt, header, db) {
     console.log('  GET  /search      callbacks: setTimeout → setImmediate → process.nextTick')
     console.log('  POST /checkout    body read from the request stream (bound emitter), audit queue drained')
     console.log('                    by its own timer (bindFunction), pool query')
+    if (header.otelSkipped === null) {
+      console.log(`Compared with: the same app on the OpenTelemetry SDK ${header.otelVersion} (the same spans and attributes; ` +
+        'BatchSpanProcessor, OTLP/JSON serialized and dropped)')
+    }
     console.log(db === null
       ? 'Pool: the in-app fake (--db postgres for a real PostgreSQL)'
       : `Pool: pg.Pool on ${db.version.replace(/^postgres \(PostgreSQL\)/, 'PostgreSQL')}, a throwaway cluster (unix socket in ${db.dir}), 10 clients per server`)
@@ -313,7 +335,9 @@ async function runDemo (options, names, progress, startedAt, header, db) {
         hookTableSize: report.hookTableSize,
         firstConflation: report.firstConflation,
         trace: report.trace,
-        traceSamples: report.traceSamples
+        traceSamples: report.traceSamples,
+        // The OpenTelemetry configuration's own figures: spans, the check, the wire.
+        ...(report.otel ? { otel: report.otel } : {})
       }
     })
   } finally {
@@ -321,6 +345,7 @@ async function runDemo (options, names, progress, startedAt, header, db) {
   }
   const failures = configurations.flatMap(problemsOf)
   const ok = failures.length === 0
+  const comparison = compareWithOtel(configurations, header.otelSkipped)
 
   if (options.json) {
     const out = {
@@ -334,11 +359,12 @@ async function runDemo (options, names, progress, startedAt, header, db) {
       configurations: configurations.map(({ trace, traceSamples, ...rest }) => ({
         ...rest,
         typicalTraceMs: trace === null ? null : Math.round(trace.duration * 100) / 100
-      }))
+      })),
+      otelComparison: comparison
     }
     process.stdout.write(JSON.stringify(out, null, 2) + '\n')
   } else {
-    console.log(render({ header, configurations, options }))
+    console.log(render({ header, configurations, options, comparison }))
     console.log(`\n(${((Date.now() - startedAt) / 1000).toFixed(1)} s)`)
   }
   process.exitCode = ok ? 0 : 1

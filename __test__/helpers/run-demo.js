@@ -2,6 +2,8 @@
 
 // Runs the demo (`examples/demo-server.js`, what `npm start` runs) in a child
 // process, for the tests of the demo and of its --db postgres mode.
+// `options.script` runs another copy of it (the test without the
+// OpenTelemetry packages runs one laid out without them).
 
 const { spawn } = require('node:child_process')
 const path = require('node:path')
@@ -9,9 +11,9 @@ const path = require('node:path')
 const SCRIPT = path.join(__dirname, '..', '..', 'examples', 'demo-server.js')
 
 /** Runs the demo with `args`; resolves with its exit code, stdout and stderr. */
-function runDemo (args, env = {}) {
+function runDemo (args, env = {}, options = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], {
+    const child = spawn(process.execPath, [options.script ?? SCRIPT, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe']
     })
@@ -28,4 +30,4 @@ function runDemo (args, env = {}) {
   })
 }
 
-module.exports = { runDemo }
+module.exports = { runDemo, SCRIPT }

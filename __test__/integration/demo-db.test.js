@@ -33,7 +33,7 @@ function jsonOrUnavailable (t, result) {
 const clusterDirs = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('segctx-pg-'))
 
 describe('npm start -- --db postgres', () => {
-  it('both managers on a real PostgreSQL: zero conflation, nothing left, the cluster removed', async (t) => {
+  it('both managers and OpenTelemetry on a real PostgreSQL: zero conflation, nothing left, the cluster removed', async (t) => {
     const before = clusterDirs()
     const result = await runDemo(['--duration', '1', '--db', 'postgres', '--json'])
     const out = jsonOrUnavailable(t, result)
@@ -42,8 +42,8 @@ describe('npm start -- --db postgres', () => {
     assert.equal(out.ok, true)
     assert.equal(out.db, 'postgres')
     assert.match(out.postgresVersion, /PostgreSQL/)
-    assert.deepEqual(out.configurations.map((c) => c.name), ['none', 'als', 'legacy'])
-    for (const c of out.configurations.slice(1)) {
+    assert.deepEqual(out.configurations.map((c) => c.name), ['none', 'als', 'legacy', 'otel'])
+    for (const c of out.configurations.slice(1, 3)) {
       assert.equal(c.errors, 0, `${c.name}: load errors`)
       assert.equal(c.non2xx, 0, `${c.name}: non-2xx`)
       assert.equal(c.conflations, 0, `${c.name}: ${JSON.stringify(c.firstConflation)}`)
@@ -52,6 +52,15 @@ describe('npm start -- --db postgres', () => {
       assert.equal(c.liveSegments, 0, c.name)
       assert.ok(c.transactions >= c.requests && c.requests > 0, `${c.name}: ${c.transactions} transactions`)
     }
+    // The same app on OpenTelemetry's SDK and the same pg.Pool: its spans checked as exported.
+    const otel = out.configurations[3]
+    assert.equal(otel.errors + otel.non2xx, 0, 'otel: failed requests')
+    assert.equal(otel.conflations, 0, `otel: ${JSON.stringify(otel.firstConflation)}`)
+    assert.equal(otel.lostContexts, 0, 'otel')
+    assert.ok(otel.otel.requestSpans >= otel.requests && otel.requests > 0, `otel: ${otel.otel.requestSpans} request spans`)
+    assert.ok(otel.otel.childSpans > 0, 'otel: child spans')
+    for (const key of ['orphanSpans', 'unrootedSpans', 'droppedSpans']) assert.equal(otel.otel[key], 0, `otel: ${key}`)
+    assert.equal(out.otelComparison.otelVerified, true)
     assert.deepEqual(clusterDirs(), before, 'the throwaway cluster is removed')
   })
 

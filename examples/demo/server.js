@@ -4,7 +4,10 @@
 // examples/demo-server.js with --expose-gc and an IPC channel), so that its
 // heap and live-record numbers are its own:
 //
-//   node --expose-gc examples/demo/server.js none|als|legacy
+//   node --expose-gc examples/demo/server.js none|als|legacy|otel
+//
+// `otel` is the same app on OpenTelemetry's SDK (otel-instrumentation.js)
+// instead of this package, for the comparison.
 //
 // Starts the instrumented node:http server on 127.0.0.1 (an ephemeral port)
 // and answers the parent's messages:
@@ -24,11 +27,12 @@
 
 const http = require('node:http')
 const { createAgent } = require('./instrumentation')
+const { createOtelAgent } = require('./otel-instrumentation')
 const { createApp } = require('./app')
 
 const config = process.argv[2]
-if (!['none', 'als', 'legacy'].includes(config)) {
-  console.error(`usage: node --expose-gc ${__filename} none|als|legacy`)
+if (!['none', 'als', 'legacy', 'otel'].includes(config)) {
+  console.error(`usage: node --expose-gc ${__filename} none|als|legacy|otel`)
   process.exit(2)
 }
 if (typeof process.send !== 'function') {
@@ -36,7 +40,8 @@ if (typeof process.send !== 'function') {
   process.exit(2)
 }
 
-const agent = createAgent(config, { breakContext: process.env.SEGMENT_CONTEXT_DEMO_BREAK === '1' })
+const agentOptions = { breakContext: process.env.SEGMENT_CONTEXT_DEMO_BREAK === '1' }
+const agent = config === 'otel' ? createOtelAgent(agentOptions) : createAgent(config, agentOptions)
 const db = process.env.SEGMENT_CONTEXT_DEMO_PG ? JSON.parse(process.env.SEGMENT_CONTEXT_DEMO_PG) : null
 const app = createApp(agent, { db })
 // Created at start-up, outside any transaction.
@@ -67,8 +72,10 @@ async function drain () {
   // Let the last continuations and destroy hooks run.
   for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
   await sleep(10)
+  // Read before the heap: the OpenTelemetry agent's report flushes its span processor first.
+  const report = await agent.report()
   const heapAfterMB = heapUsedMB()
-  return { type: 'report', config, inFlight: agent.active, drainMs: Date.now() - started, heapAfterMB, ...agent.report() }
+  return { type: 'report', config, inFlight: agent.active, drainMs: Date.now() - started, heapAfterMB, ...report }
 }
 
 process.on('message', (message) => {
