@@ -160,7 +160,8 @@ function renderAll (all) {
 }
 
 /**
- * What was measured: the commit, the files changed since it (bench/ aside),
+ * What was measured: the commit, the files changed since it (bench/ and the
+ * README, which the bench writes, aside),
  * and a hash of the library's sources, so a result can be told apart from
  * one taken on other code (lib/ may change between runs).
  */
@@ -171,7 +172,7 @@ function codeFingerprint () {
     return r.status === 0 ? r.stdout : null
   }
   const changed = (git('status', '--porcelain') || '').split('\n').filter(Boolean)
-    .map((l) => l.slice(3)).filter((f) => !f.startsWith('bench/'))
+    .map((l) => l.slice(3)).filter((f) => !f.startsWith('bench/') && f !== 'README.md') // both written by the bench itself
   const hash = require('node:crypto').createHash('sha256')
   const files = ['index.js', ...fs.readdirSync(path.join(root, 'lib'), { recursive: true })
     .filter((f) => f.endsWith('.js')).sort().map((f) => `lib/${f}`)]

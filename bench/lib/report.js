@@ -336,7 +336,7 @@ function peersReadme (list) {
     const best = p.rows.find((x) => x.id === q.cpuBestPeer)
     const bestOpen = p.rows.find((x) => x.id === q.openBestPeer)
     rows.push([
-      `${p.node}${p.quick ? ' (quick)' : ''}`,
+      `${p.node}${p.quick ? ' (quick)' : ''}, ${p.code ? p.code.commit : '?'}`,
       fmtNs(r.cpu.netPerSpanNs.median),
       `${fmtNs(floor.cpu.netPerSpanNs.median)} (${fmtRatio(q.cpuOverFloor)})`,
       best ? `${best.id} ${fmtNs(best.cpu.netPerSpanNs.median)} (${fmtRatio(q.cpuOverBestPeer)})` : '—',
@@ -344,7 +344,7 @@ function peersReadme (list) {
       pct(r.burst.retainedOfPeak)
     ])
   }
-  return table(['Node', 'ours: net CPU / span', 'floor (ours ÷ floor)', 'best peer (ours ÷ it)', 'heap + ext / open span (ours ÷)', 'left after a burst, of its peak'], rows)
+  return table(['Node, commit measured', 'ours: net CPU / span', 'floor (ours ÷ floor)', 'best peer (ours ÷ it)', 'heap + ext / open span (ours ÷)', 'left after a burst, of its peak'], rows)
 }
 
 module.exports = { peersReadme, peersTables, peersSummary, renderRun, targetsTable, contextOpsTable, propagationTable, segmentsTable, memoryTable, throughputTable, table }
