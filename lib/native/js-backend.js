@@ -1055,25 +1055,31 @@ function reserve (m, want) {
 }
 
 /**
- * Copies the store in `old` into `m2`, a buffer of larger (or equal)
- * capacity that it lays out; the counters and the reserve stack come along.
- * @param {Float64Array} old
- * @param {Float64Array} m2
+ * The checks `grow` and `shrink` share (binding.rs, before `Table::new`):
+ * disjoint buffers, a new length that fits a capacity, a valid old store.
+ * Returns both lengths and capacities.
  */
-function grow (old, m2) {
+function resizeArgs (old, m2) {
   const oldLen = f64Array(old)
   const len = f64Array(m2)
   if (!disjoint(old, oldLen, m2, len)) throw overlapError('the new buffer')
   const capacity = Math.floor(Math.max(len - HEADER_LEN, 0) / COLUMNS)
   if (bufferLen(capacity) !== len) throw napiError('InvalidArg', `a buffer of length ${len} fits no capacity`)
-  const cap = capacityOf(old, oldLen)
-  if (capacity < cap) throw badBuffer('cannot shrink a store')
+  return { oldLen, len, capacity, cap: capacityOf(old, oldLen) }
+}
+
+/**
+ * Lays out `m2` at `capacity` and moves every occupied slot of `old` (at
+ * `cap`) there, to its handle's slot, with the header (table.rs `grow_into`
+ * and `shrink_into`). Word by word, so that every bit (NaN payloads too)
+ * moves as in Rust.
+ */
+function moveSlots (old, oldLen, cap, m2, len, capacity) {
   layOut(m2, len, capacity, asU32(old[H_NEXT]))
   m2.set(old.subarray(0, HEADER_LEN))
   m2[H_CAPACITY] = capacity
   const newMask = capacity - 1
   const hb = HEADER_LEN + C_HANDLE * cap
-  // Word by word, so that every bit (NaN payloads too) moves as memcpy would.
   const from = new Uint32Array(old.buffer, old.byteOffset, 2 * oldLen)
   const to = new Uint32Array(m2.buffer, m2.byteOffset, 2 * len)
   for (let s = 0; s < cap; s++) {
@@ -1090,6 +1096,18 @@ function grow (old, m2) {
 }
 
 /**
+ * Copies the store in `old` into `m2`, a buffer of larger (or equal)
+ * capacity that it lays out; the counters and the reserve stack come along.
+ * @param {Float64Array} old
+ * @param {Float64Array} m2
+ */
+function grow (old, m2) {
+  const { oldLen, len, capacity, cap } = resizeArgs(old, m2)
+  if (capacity < cap) throw badBuffer('cannot shrink a store')
+  moveSlots(old, oldLen, cap, m2, len, capacity)
+}
+
+/**
  * Copies the store in `old` into `next`, a buffer of smaller (or equal)
  * capacity that it lays out, if every occupied slot fits there in a slot of
  * its own with at most half of `next` occupied (table.rs `shrink_into`).
@@ -1099,12 +1117,7 @@ function grow (old, m2) {
  * @returns {boolean}
  */
 function shrink (old, next) {
-  const oldLen = f64Array(old)
-  const len = f64Array(next)
-  if (!disjoint(old, oldLen, next, len)) throw overlapError('the new buffer')
-  const capacity = Math.floor(Math.max(len - HEADER_LEN, 0) / COLUMNS)
-  if (bufferLen(capacity) !== len) throw napiError('InvalidArg', `a buffer of length ${len} fits no capacity`)
-  const cap = capacityOf(old, oldLen)
+  const { oldLen, len, capacity, cap } = resizeArgs(old, next)
   if (capacity > cap) throw badBuffer('cannot shrink to a larger store')
   if ((capacity & (capacity - 1)) !== 0 || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
     throw badBuffer(`capacity ${capacity} is not a power of two in range`)
@@ -1122,23 +1135,7 @@ function shrink (old, next) {
     if (taken[t] === 1 || 2 * occupied > capacity) return false
     taken[t] = 1
   }
-  layOut(next, len, capacity, asU32(old[H_NEXT]))
-  next.set(old.subarray(0, HEADER_LEN))
-  next[H_CAPACITY] = capacity
-  // Word by word, so that every bit (NaN payloads too) moves as in Rust.
-  const from = new Uint32Array(old.buffer, old.byteOffset, 2 * oldLen)
-  const to = new Uint32Array(next.buffer, next.byteOffset, 2 * len)
-  for (let s = 0; s < cap; s++) {
-    const h = old[hb + s]
-    if (h === FREE) continue
-    const t = h & mask
-    for (let c = 0; c < COLUMNS; c++) {
-      const i = 2 * (HEADER_LEN + c * cap + s)
-      const o = 2 * (HEADER_LEN + c * capacity + t)
-      to[o] = from[i]
-      to[o + 1] = from[i + 1]
-    }
-  }
+  moveSlots(old, oldLen, cap, next, len, capacity)
   return true
 }
 
