@@ -62,9 +62,9 @@ describe('platform packages (npm/<triple>/)', () => {
     }
   })
 
-  it('pack their manifest, README and binary only', () => {
+  it('pack their manifest, README and binary only (and the licence, which the release copies in)', () => {
     const files = packedFiles(path.join(repo, 'npm', 'linux-x64-gnu'))
-    const allowed = ['README.md', 'package.json', 'segment-context.linux-x64-gnu.node']
+    const allowed = ['README.md', 'package.json', 'segment-context.linux-x64-gnu.node', 'LICENSE']
     assert.deepEqual(files.filter((f) => !allowed.includes(f)), [])
     assert.ok(files.includes('package.json') && files.includes('README.md'))
   })
@@ -89,6 +89,7 @@ describe('root package.json', () => {
 
   it('packs the JS and types only: no binary, Rust source, Cargo files, scripts or tests', () => {
     const files = packedFiles(repo)
+    assert.ok(files.includes('LICENSE'), 'the licence is in the tarball')
     for (const f of ['index.js', 'index.d.ts', 'package.json', 'README.md', 'lib/native/index.js', 'lib/native/platform.js']) {
       assert.ok(files.includes(f), `${f} is not in the tarball`)
     }
