@@ -16,24 +16,13 @@
 const { describe, it, before } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
-const fs = require('node:fs')
 const crypto = require('node:crypto')
-const { spawnSync } = require('node:child_process')
 const fc = require('fast-check')
 const { fcParams } = require('../helpers/long')
 
 const root = path.join(__dirname, '..', '..')
-const nativePath = process.env.SEGMENT_CONTEXT_NATIVE_PATH || path.join(root, 'segment-context.linux-x64-gnu.node')
+const { nativePath, loadNative } = require('../helpers/native')
 const backendPath = path.join(root, 'lib', 'native', 'js-backend.js')
-
-/** The native addon, built first if its file is missing; throws when it cannot be had. */
-function loadNative () {
-  if (!fs.existsSync(nativePath)) {
-    const r = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
-    if (r.status !== 0) throw new Error(`npm run build failed (status ${r.status}); ${nativePath} is missing`)
-  }
-  return require(nativePath)
-}
 
 const N = loadNative()
 const J = require(backendPath)
@@ -307,6 +296,17 @@ function pickFrom (list, p, side) {
   return list[p % list.length]
 }
 
+/** Pushes an attribute value's kind and value onto a payload's meta; returns the text it adds. */
+function pushValue (meta, v) {
+  if (typeof v === 'string') {
+    meta.push(0, v.length)
+    return v
+  }
+  if (typeof v === 'number') meta.push(1, v)
+  else meta.push(2, v ? 1 : 0)
+  return ''
+}
+
 /**
  * The payload `finishJson` takes for the transaction of `handle`, built the
  * way lib/store/payload.js builds it (walking NEXT from the root) from the
@@ -348,14 +348,7 @@ function payloadFor (side, handle, names, attrs, early, cmd) {
         textOut += key
         meta.push(key.length)
       }
-      if (typeof v === 'string') {
-        textOut += v
-        meta.push(0, v.length)
-      } else if (typeof v === 'number') {
-        meta.push(1, v)
-      } else {
-        meta.push(2, v ? 1 : 0)
-      }
+      textOut += pushValue(meta, v)
     }
     cur = m[col(cap, L.C_NEXT) + (cur & mask)]
   }
@@ -706,14 +699,7 @@ function jsonOf (names, attributes = [], opts = {}) {
     for (const [key, v] of list) {
       t += key
       meta.push(key.length)
-      if (typeof v === 'string') {
-        t += v
-        meta.push(0, v.length)
-      } else if (typeof v === 'number') {
-        meta.push(1, v)
-      } else {
-        meta.push(2, v ? 1 : 0)
-      }
+      t += pushValue(meta, v)
     }
   })
   const end = opts.finish ?? 10

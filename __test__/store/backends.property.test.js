@@ -11,23 +11,9 @@
 
 const { describe, it } = require('node:test')
 const assert = require('node:assert/strict')
-const path = require('node:path')
-const fs = require('node:fs')
-const { spawnSync } = require('node:child_process')
 const fc = require('fast-check')
 const { fcParams } = require('../helpers/long')
-
-const root = path.join(__dirname, '..', '..')
-const nativePath = process.env.SEGMENT_CONTEXT_NATIVE_PATH || path.join(root, 'segment-context.linux-x64-gnu.node')
-
-/** The native addon, built first if its file is missing; throws when it cannot be had. */
-function loadNative () {
-  if (!fs.existsSync(nativePath)) {
-    const r = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
-    if (r.status !== 0) throw new Error(`npm run build failed (status ${r.status}); ${nativePath} is missing`)
-  }
-  return require(nativePath)
-}
+const { loadNative } = require('../helpers/native')
 
 const native = loadNative()
 const jsBackend = require('../../lib/native/js-backend')

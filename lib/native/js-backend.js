@@ -865,6 +865,12 @@ let kLen = new Float64Array(0)
 /** Largest key count a keyed payload may claim (json.rs `MAX_KEYS`). */
 const MAX_KEYS = 16777216
 
+/** Throws unless `len` is a whole length of at most `left` units (json.rs `Reader::take`). */
+function checkTextLength (len, left) {
+  if (!(len >= 0) || len % 1 !== 0) throw payloadError(`length ${rustDisplay(len)}`)
+  if (len > left) throw payloadError('text ends early')
+}
+
 /** True when `v` is a whole number in `0..=max` (json.rs `whole_up_to`). */
 const wholeUpTo = (v, max) => v >= 0 && v <= max && v % 1 === 0
 
@@ -887,12 +893,10 @@ function decodeKeyed (meta, metaLen, text, count) {
     kAt = new Float64Array(n)
     kLen = new Float64Array(n)
   }
-  const textLen = text.length
   let pos = 0
   for (let k = 0; k < n; k++) {
     const len = meta[keyAt + k]
-    if (!(len >= 0) || len % 1 !== 0) throw payloadError(`length ${rustDisplay(len)}`)
-    if (len > textLen - pos) throw payloadError('text ends early')
+    checkTextLength(len, text.length - pos)
     kAt[k] = pos
     kLen[k] = len
     pos += len
@@ -913,8 +917,7 @@ function decodeSegments (meta, j, metaEnd, text, pos, count, keys) {
     return meta[j++]
   }
   const take = (len) => {
-    if (!(len >= 0) || len % 1 !== 0) throw payloadError(`length ${rustDisplay(len)}`)
-    if (len > textLen - pos) throw payloadError('text ends early')
+    checkTextLength(len, textLen - pos)
     const at = pos
     pos += len
     return at
@@ -925,7 +928,7 @@ function decodeSegments (meta, j, metaEnd, text, pos, count, keys) {
     dName[i] = take(nameLen)
     dNameLen[i] = nameLen
     const n = number('an attribute count')
-    if (!(n >= 0 && n <= 65536) || n % 1 !== 0) throw payloadError(`attribute count ${rustDisplay(n)}`)
+    if (!wholeUpTo(n, 65536)) throw payloadError(`attribute count ${rustDisplay(n)}`)
     dAttr[i] = attrs
     dAttrN[i] = n
     attributeRoom(attrs + n)

@@ -11,8 +11,8 @@
 // The attributes are read from the store's attribute arena (see
 // segment-store.js): per slot a list of entries, each a key id and kind in
 // `_aKey`, a number or boolean in `_aNum`, a string in `_aStr`.
-// `readTrace` frees the slots it reads; the JSON writers leave that to the
-// caller, once the binding has accepted the payload.
+// `readTrace` frees the slots it reads; `writeKeyedPayload` leaves that to
+// the caller, once the binding has accepted the payload.
 
 const { ZERO_SPAN_ID, ZERO_TRACE_ID } = require('./ids')
 
