@@ -342,6 +342,13 @@ impl<'a> Table<'a> {
         if new_capacity < self.cap {
             return Err(TableError::BadBuffer("cannot shrink a store".into()));
         }
+        self.move_into(new, new_capacity)
+    }
+
+    /// Lays out `new` at `new_capacity` and moves every occupied slot there,
+    /// to its handle's slot, with the header (capacity aside). For
+    /// `grow_into` and `shrink_into`, which check first that they fit.
+    fn move_into(&self, new: &mut [f64], new_capacity: usize) -> Result<(), TableError> {
         init(new, new_capacity, self.header(H_NEXT) as u32)?;
         new[..HEADER_LEN].copy_from_slice(&self.m[..HEADER_LEN]);
         new[H_CAPACITY] = new_capacity as f64;
@@ -402,19 +409,7 @@ impl<'a> Table<'a> {
             }
             taken[word] |= bit;
         }
-        init(new, new_capacity, self.header(H_NEXT) as u32)?;
-        new[..HEADER_LEN].copy_from_slice(&self.m[..HEADER_LEN]);
-        new[H_CAPACITY] = new_capacity as f64;
-        for s in 0..self.cap {
-            let h = self.get(C_HANDLE, s);
-            if h == FREE {
-                continue;
-            }
-            let t = (h as usize) & new_mask;
-            for c in 0..COLUMNS {
-                new[at(new_capacity, c, t)] = self.get(c, s);
-            }
-        }
+        self.move_into(new, new_capacity)?;
         Ok(true)
     }
 
