@@ -49,7 +49,8 @@ const ROOT = path.join(__dirname, '..', '..')
 const CONTEXT_INTERNAL_MODULES = {
   'bind-function.js': 'the bound-function wrapper, used by ContextManagerBase#bindFunction',
   'bind-emitter.js': 'EmitterBinder, used by ContextManagerBase#bindEmitter',
-  'diagnostics.js': 'the diagnostics ring, used by ContextManagerBase'
+  'diagnostics.js': 'the diagnostics ring, used by ContextManagerBase',
+  'settle.js': 'ending a segment when a promise settles, used by runAndEnd'
 }
 
 /** Exports of lib/context modules that are not part of the declared API. */

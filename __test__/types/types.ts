@@ -65,6 +65,7 @@ const ctx: SegmentHandle | null = manager.getContext()
 const doubled: number = manager.runInContext(root, (x: number) => x * 2, undefined, [21])
 const viaThis: string = manager.runInContext(root, function (this: { tag: string }) { return this.tag }, { tag: 't' })
 const none: string = manager.runWithoutContext(() => 'no context')
+const ended: Promise<number> = manager.runAndEnd(store.startSegment(root, 'child'), async (x: number) => x, undefined, [1])
 const bound: (a: string) => number = manager.bindFunction((a: string) => a.length, root)
 const sameValue: number = manager.bindFunction(5)
 const emitter: EventEmitter = manager.bindEmitter(new EventEmitter(), root)
@@ -76,6 +77,8 @@ manager.enable().disable()
 manager.runInContext('not a handle', () => 1)
 // @ts-expect-error args must be an array or arguments
 manager.runInContext(root, (x: number) => x, undefined, 5)
+// @ts-expect-error runAndEnd takes a segment handle
+manager.runAndEnd('not a handle', () => 1)
 
 const als: ContextManager<string> = new AsyncLocalContextManager<string>({ store })
 const legacy = new LegacyContextManager({ legacy: { asyncHooks: false, promiseParentFallback: false } })
@@ -85,7 +88,7 @@ const frames: boolean = isFrameBased()
 // @ts-expect-error the flag is a boolean
 createContextManager({ feature_flag: { new_async_context: 'yes' } })
 
-void [active, txn, parent, name, spanId, traceId, leakNames, json, stats, problems, ctx, doubled, viaThis, none, bound, sameValue, associated, als, tableSize, envName, frames]
+void [active, txn, parent, name, spanId, traceId, leakNames, json, stats, problems, ctx, doubled, viaThis, none, ended, bound, sameValue, associated, als, tableSize, envName, frames]
 
 // ---- the customer API and the OpenTelemetry bridge, through '..'
 import { createContextApi, OtelContextManager } from '../..'

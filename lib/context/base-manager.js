@@ -10,12 +10,15 @@
 // current and the previous context back afterwards, also on a throw),
 // `_stored()` (the value it holds now, for `restore` events), `_set(ctx)`
 // (make the raw value current, with no event: for scopes) and
-// `_seesPropagation()` (whether it can report propagation).
+// `_seesPropagation()` (whether it can report propagation). A subclass may
+// replace `_runAndEnd` (the AsyncLocalStorage manager does, to end without
+// a closure per call).
 
 const v = require('../validate')
 const { EmitterBinder } = require('./bind-emitter')
 const { wrapFunction } = require('./bind-function')
 const diag = require('./diagnostics')
+const { isNativePromise, endWhenSettled } = require('./settle')
 
 /** The option keys both managers take (the legacy manager reads `legacy`). */
 const MANAGER_OPTIONS = ['store', 'isActive', 'legacy']
@@ -135,6 +138,8 @@ class ContextManagerBase {
       ? null
       : v.checkFunction(opts.isActive, 'options.isActive')
     this._liveness = livenessOf(this._store, isActive)
+    // What runAndEnd ends segments in: the store, when it has endSegment.
+    this._ender = this._store !== null && typeof this._store.endSegment === 'function' ? this._store : null
     this._associations = new WeakMap()
     this._emitters = new EmitterBinder(this)
     this._storage = null
@@ -154,6 +159,17 @@ class ContextManagerBase {
     args = v.checkArgs(args, 'runInContext: args')
     if (this._diag !== null) return this._recorded(diag.RUN, ctx, fn, thisArg, args)
     return this._enter(ctx, fn, thisArg, args)
+  }
+
+  runAndEnd (segment, fn, thisArg, args) {
+    const given = v.checkHandle(segment, 'runAndEnd: segment')
+    if (typeof fn !== 'function') v.checkFunction(fn, 'runAndEnd: fn')
+    args = v.checkArgs(args, 'runAndEnd: args')
+    if (this._ender === null) {
+      throw new TypeError('runAndEnd: this manager has no store to end segments in: pass options.store (a SegmentStore, or an object with isActive and endSegment) to createContextManager')
+    }
+    if (!given) return this.runInContext(null, fn, thisArg, args)
+    return this._runAndEnd(segment, fn, thisArg, args)
   }
 
   runWithoutContext (fn, thisArg, args) {
@@ -236,6 +252,27 @@ class ContextManagerBase {
   _callInContext (ctx, fn, thisArg, args) {
     if (this._diag !== null) return this._recorded(diag.BOUND, ctx, fn, thisArg, args)
     return this._enter(ctx, fn, thisArg, args)
+  }
+
+  /**
+   * @private runAndEnd once its arguments are checked: runs `fn` in
+   * `segment` (recorded while someone listens) and ends the segment when it
+   * returns or throws, or when the native promise it returns settles.
+   */
+  _runAndEnd (segment, fn, thisArg, args) {
+    const store = this._ender
+    let result
+    try {
+      result = this._diag !== null ? this._recorded(diag.RUN, segment, fn, thisArg, args) : this._enter(segment, fn, thisArg, args)
+    } catch (error) {
+      store.endSegment(segment)
+      throw error
+    }
+    if (!isNativePromise(result)) {
+      store.endSegment(segment)
+      return result
+    }
+    return endWhenSettled(store, segment, result)
   }
 
   /** @private a run or bound call while someone listens: records it and the restore. */

@@ -22,6 +22,8 @@
 /** What the managers need of a SegmentStore: an O(1) check that never throws. */
 export interface ActiveHandleStore {
   isActive(handle: unknown): boolean
+  /** What {@link ContextManagerBase.runAndEnd} calls; a SegmentStore has it. */
+  endSegment?(handle: number): void
 }
 
 /** Options of the legacy manager (`options.legacy`, `config.legacy`). Unknown keys are a TypeError. */
@@ -213,6 +215,34 @@ export declare abstract class ContextManagerBase<C = unknown> {
    */
   runInContext<R, T = undefined, A extends unknown[] = unknown[]>(
     ctx: C | null | undefined,
+    fn: (this: T, ...args: A) => R,
+    thisArg?: T,
+    args?: A | IArguments
+  ): R
+
+  /**
+   * Run `fn` in `segment`, as {@link runInContext} does, and end the
+   * segment (`store.endSegment(segment)`) when `fn` is done: at once when
+   * it returns or throws, or, when it returns a native promise, once that
+   * settles. Returns what `fn` returns; for a native promise, a new promise
+   * that settles with the same value or reason after the end. Other
+   * thenables are not waited for (calling `then` can start work, as a query
+   * builder's does): the segment ends when `fn` returns; end it yourself
+   * for those. With `segment` null, `fn` runs with no context and nothing
+   * is ended (`startSegment` returns null at the segment limit).
+   *
+   * The span pattern in one call, and cheaper than `runInContext(h,
+   * fn).then(() => store.endSegment(h))`: the AsyncLocalStorage manager
+   * ends through two reactions shared by every call, reading the segment
+   * from the context they run in, so no closure is made per call. After
+   * `disable()` a promise that settles later ends nothing there; its
+   * transaction's end reports the segment truncated.
+   * @throws {TypeError} when `segment` is neither a number nor null, `fn`
+   *   is not a function, `args` is neither an array nor an `arguments`
+   *   object, or the manager has no store with `endSegment` (options.store)
+   */
+  runAndEnd<R, T = undefined, A extends unknown[] = unknown[]>(
+    segment: number | null,
     fn: (this: T, ...args: A) => R,
     thisArg?: T,
     args?: A | IArguments

@@ -4,7 +4,8 @@
 // (require of the repository root). A SegmentStore and the manager that
 // createContextManager({ feature_flag, store }) picks; each span is
 // startSegment under getContext(), three setAttribute calls, the work run
-// with runInContext, endSegment when it settles; each transaction ends with
+// with runAndEnd (runInContext, then endSegment when its promise settles:
+// on the ALS manager with no closure per span); each transaction ends with
 // endTransactionJSON (the JSON string is the wire form: its length is
 // counted, then it is dropped).
 //
@@ -60,7 +61,7 @@ function make ({ id, label, newAsyncContext, backend }) {
           store.setAttribute(h, 'bench_s', s)
           store.setAttribute(h, 'bench_n', n)
           store.setAttribute(h, 'bench_b', b)
-          return m.runInContext(h, work).then(() => store.endSegment(h))
+          return m.runAndEnd(h, work)
         }
       }
       return {
