@@ -95,9 +95,10 @@ pub fn grow(mut old: Float64ArraySlice, mut new: Float64ArraySlice) -> Result<()
 }
 
 /// Copies the store in `old` into `new`, a smaller buffer it lays out, if
-/// every occupied slot fits there in a slot of its own with at most half of
-/// `new` occupied; returns whether it did. When it returns false, `new` is
-/// untouched and `old` is still the store.
+/// every occupied slot fits there in a slot of its own with at most seven
+/// eighths of `new` occupied (the load bound, `layout::MAX_LOAD_EIGHTHS`);
+/// returns whether it did. When it returns false, `new` is untouched and
+/// `old` is still the store.
 #[napi(catch_unwind)]
 pub fn shrink(mut old: Float64ArraySlice, mut new: Float64ArraySlice) -> Result<bool> {
     if !disjoint(&old, &new) {

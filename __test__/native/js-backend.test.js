@@ -613,11 +613,11 @@ describe('the JS backend matches the native addon', () => {
       })
       return r.value
     }
-    // 1,400 transactions: the table grows to 4096 slots.
+    // 1,800 transactions: past 1,792 (7/8 of 2048), so the table grows to 4096 slots.
     const open = []
-    for (let i = 0; i < 1400; i++) open.push(both(pair, `start ${i}`, (s) => s.startTransaction(i)).value)
+    for (let i = 0; i < 1800; i++) open.push(both(pair, `start ${i}`, (s) => s.startTransaction(i)).value)
     assert.equal(pair.n.cap, 4096)
-    assert.equal(tryShrink('crowded: 1,400 live in 2048', 2048), false)
+    assert.equal(tryShrink('crowded: 1,800 live in 2048', 2048), false)
     // Keep two whose handles collide in 1024 slots, end the rest.
     const a = open[0]
     const b = open.find((h) => h !== a && (h & 1023) === (a & 1023))
@@ -637,6 +637,42 @@ describe('the JS backend matches the native addon', () => {
     assert.equal(pair.n.cap, 1024)
     assert.equal(pair.n.isActive(a), true, 'the survivor is still active at its handle')
     both(pair, 'check at the end', (s, bd) => bd.check(s.m))
+  })
+
+  it('shrink and check: seven eighths of the smaller table occupied fit, one more slot does not', () => {
+    const pair = { n: new Side(N, 2048, 9), j: new Side(J, 2048, 9) }
+    const tryShrink = (what) => both(pair, what, (s, b) => {
+      const m = new Float64Array(bufferLen(MIN_CAPACITY)).fill(3)
+      const done = b.shrink(s.m, m)
+      if (done) s.m = m
+      else assert.ok(m.every((x) => x === 3), `${what}: untouched`)
+      return done
+    }).value
+    // 768 transactions with consecutive handles (no two share a slot of
+    // 1024), the reserve stack empty; then 129 more reserved: 897 occupied.
+    const open = []
+    for (let i = 0; i < 768; i++) open.push(both(pair, `start ${i}`, (s) => s.startTransaction(i)).value)
+    assert.equal(pair.n.m[H_RESERVED], 0)
+    assert.equal(both(pair, 'reserve 129', (s, b) => b.reserve(s.m, 129)).value, 129)
+    assert.equal(pair.n.m[L.H_OCCUPIED], 897)
+    assert.equal(tryShrink('897 occupied in 1024'), false)
+    both(pair, `finish ${open[0]}`, (s, bd) => bd.finish(s.m, open[0], 2000, new Float64Array(64)) !== null)
+    assert.equal(pair.n.m[L.H_OCCUPIED], 896)
+    assert.equal(tryShrink('896 occupied in 1024'), true)
+    assert.equal(pair.n.cap, MIN_CAPACITY)
+    assert.deepStrictEqual(both(pair, 'check at 896 of 1024', (s, bd) => bd.check(s.m)).value, [])
+    // Full: the reserve gives nothing more, and one more occupied slot
+    // (written by hand, the header kept consistent) is reported.
+    assert.equal(both(pair, 'reserve at the bound', (s, b) => b.reserve(s.m, 130)).value, 129)
+    for (const side of [pair.n, pair.j]) {
+      const s = 1000 // past the 897 consecutive handles from 9
+      assert.equal(side.m[side.at(L.C_HANDLE, s)], L.FREE, 'a free slot')
+      side.m[side.at(L.C_HANDLE, s)] = s
+      side.m[side.at(L.C_ROOT, s)] = L.RESERVED
+      side.m[L.H_OCCUPIED] += 1
+      side.m[H_RESERVED] += 1
+    }
+    assert.deepStrictEqual(both(pair, 'check at 897 of 1024', (s, bd) => bd.check(s.m)).value, ['more than seven eighths of the slots are occupied'])
   })
 
   it('programs that grow past 1024 slots, with wide and deep transactions', () => {
@@ -1001,7 +1037,7 @@ describe('errors: same conditions, classes, codes and words', () => {
       'dropped NaN': (p, h) => [[C(p, L.C_DROPPED, h[0]), NaN]],
       'dropped -3.5': (p, h) => [[C(p, L.C_DROPPED, h[0]), -3.5]],
       'header counts': () => [[L.H_LIVE_TXN, 7], [L.H_LIVE_SEG, NaN], [L.H_RESERVED, -0.5], [L.H_OCCUPIED, 1e300]],
-      overfull: () => [[L.H_OCCUPIED, 600]],
+      overfull: () => [[L.H_OCCUPIED, 897]],
       'start NaN and -0': (p, h) => [[C(p, L.C_START, h[1]), NaN], [C(p, L.C_START, h[2]), -0]],
       'end before start': (p, h) => [[C(p, L.C_END, h[2]), -5]]
     }
@@ -1032,7 +1068,7 @@ describe('errors: same conditions, classes, codes and words', () => {
   })
 
   it('a reserve that cannot fill, and counters that saturate', () => {
-    for (const [held, occupied] of [[0, 511], [0, 512], [NaN, 0], [-3, 0], [2.7, 0], [1e300, 0], [2 ** 40, 0], [0, 2 ** 63], [0, 2 ** 64], [0, 2 ** 53 + 2], [0, -5], [0, NaN]]) {
+    for (const [held, occupied] of [[0, 895], [0, 896], [NaN, 0], [-3, 0], [2.7, 0], [1e300, 0], [2 ** 40, 0], [0, 2 ** 63], [0, 2 ** 64], [0, 2 ** 53 + 2], [0, -5], [0, NaN]]) {
       const b = fresh()
       for (const m of [b.n, b.j]) {
         m[H_RESERVED] = held

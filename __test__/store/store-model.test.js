@@ -106,7 +106,7 @@ function run (seed, ops, opts) {
       ...m.totals
     }, `${where}: stats()`)
     assert.ok(capacity >= 1024 && Math.log2(capacity) % 1 === 0, `${where}: capacity ${capacity}`)
-    assert.ok(capacity >= 2 * m.recs.size, `${where}: capacity ${capacity} holds ${m.recs.size} at load 1/2`)
+    assert.ok(8 * m.recs.size <= 7 * capacity, `${where}: capacity ${capacity} holds ${m.recs.size} at load 7/8`)
     grewTo = Math.max(grewTo, capacity)
   }
 

@@ -117,7 +117,7 @@ function checkStats (m, r) {
   const { capacity, ...rest } = r.store.stats()
   assert.deepEqual(rest, { liveTransactions: m.txns.size, liveSegments: m.recs.size, ...m.totals }, 'stats()')
   assert.ok(capacity >= 1024 && Number.isInteger(Math.log2(capacity)), `capacity ${capacity} is a power of two >= 1024`)
-  assert.ok(capacity >= 2 * m.recs.size, `capacity ${capacity} holds ${m.recs.size} live segments at load 1/2`)
+  assert.ok(8 * m.recs.size <= 7 * capacity, `capacity ${capacity} holds ${m.recs.size} live segments at load 7/8`)
   r.maxCapacity = Math.max(r.maxCapacity, capacity)
 }
 

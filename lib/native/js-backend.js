@@ -27,6 +27,7 @@ const MAX_HANDLE = (1 << 30) - 1
 const MIN_CAPACITY = 1 << 10
 const MAX_CAPACITY = 1 << 24
 const RESERVE_MAX = 256
+const MAX_LOAD_EIGHTHS = 7
 const H_MAGIC = 0
 const H_CAPACITY = 1
 const H_NEXT = 2
@@ -71,7 +72,8 @@ const NONE = -1
 
 const DESCRIBE = [
   ['MAGIC', MAGIC], ['MAX_HANDLE', MAX_HANDLE], ['MIN_CAPACITY', MIN_CAPACITY],
-  ['MAX_CAPACITY', MAX_CAPACITY], ['RESERVE_MAX', RESERVE_MAX], ['H_MAGIC', H_MAGIC],
+  ['MAX_CAPACITY', MAX_CAPACITY], ['RESERVE_MAX', RESERVE_MAX],
+  ['MAX_LOAD_EIGHTHS', MAX_LOAD_EIGHTHS], ['H_MAGIC', H_MAGIC],
   ['H_CAPACITY', H_CAPACITY], ['H_NEXT', H_NEXT], ['H_LIVE_TXN', H_LIVE_TXN],
   ['H_LIVE_SEG', H_LIVE_SEG], ['H_TOTAL_TXN', H_TOTAL_TXN], ['H_TOTAL_SEG', H_TOTAL_SEG],
   ['H_DROPPED', H_DROPPED], ['H_RESERVED', H_RESERVED], ['H_OCCUPIED', H_OCCUPIED],
@@ -88,6 +90,9 @@ const DESCRIBE = [
 ]
 
 const bufferLen = (capacity) => HEADER_LEN + COLUMNS * capacity
+
+/** The most occupied slots at `capacity` under the load bound (layout.rs `max_occupied`). */
+const maxOccupied = (capacity) => Math.floor(MAX_LOAD_EIGHTHS * capacity / 8)
 
 // ---------------------------------------------------------------------------
 // Errors, as napi-rs throws them: a plain Error with the status as `code`.
@@ -439,7 +444,8 @@ const overlapError = (what) => napiError('InvalidArg', `${what} must not share m
 //    number visited is the root's `COUNT`.
 // 4. A non-root's `PARENT` is a live handle of the same transaction that was
 //    created before it.
-// 5. Occupied slots never exceed half the capacity (`2 * OCCUPIED <= C`).
+// 5. Occupied slots never exceed seven eighths of the capacity
+//    (`8 * OCCUPIED <= 7 * C`: MAX_LOAD_EIGHTHS and maxOccupied).
 // 6. The header counters (`LIVE_*`, `OCCUPIED`, `RESERVED`) agree with the
 //    columns. `check` verifies 1-6.
 
@@ -488,14 +494,9 @@ function isActive (m, cap, h) {
  * -1 when the load bound would be passed.
  */
 function alloc (m, cap) {
-  // `(occupied + 1) * 2 > cap` in wrapping usize arithmetic.
-  const occupied = m[H_OCCUPIED]
-  if (occupied > 2 ** 52) {
-    const o = occupied >= TWO64 ? (1n << 64n) - 1n : BigInt(Math.trunc(occupied))
-    if (BigInt.asUintN(64, (o + 1n) * 2n) > BigInt(cap)) return -1
-  } else if ((asU64f(occupied) + 1) * 2 > cap) {
-    return -1
-  }
+  // `header(H_OCCUPIED) as usize >= max_occupied(cap)`: saturating, NaN is 0
+  // (a whole number of any size compares exactly).
+  if (asU64f(m[H_OCCUPIED]) >= maxOccupied(cap)) return -1
   const mask = cap - 1
   const hb = HEADER_LEN + C_HANDLE * cap
   let h = asU32(m[H_NEXT]) & MAX_HANDLE
@@ -1113,7 +1114,8 @@ function grow (old, m2) {
 /**
  * Copies the store in `old` into `next`, a buffer of smaller (or equal)
  * capacity that it lays out, if every occupied slot fits there in a slot of
- * its own with at most half of `next` occupied (table.rs `shrink_into`).
+ * its own with at most seven eighths of `next` occupied (the load bound;
+ * table.rs `shrink_into`).
  * Returns whether it did; when false, `next` is untouched.
  * @param {Float64Array} old
  * @param {Float64Array} next
@@ -1135,7 +1137,7 @@ function shrink (old, next) {
     if (!isHandleValue(h)) throw corrupt(`slot ${s} holds handle ${rustDisplay(h)}`)
     const t = h & mask
     occupied++
-    if (taken[t] === 1 || 2 * occupied > capacity) return false
+    if (taken[t] === 1 || occupied > maxOccupied(capacity)) return false
     taken[t] = 1
   }
   moveSlots(old, oldLen, cap, next, len, capacity)
@@ -1456,7 +1458,7 @@ function check (m) {
     if (m[field] !== n) problems.push(`header ${name} is ${rustDisplay(m[field])}, slots say ${n}`)
   }
   // Invariant 5.
-  if (2 * (counted.liveSegments + counted.reserved) > cap) problems.push('more than half the slots are occupied')
+  if (counted.liveSegments + counted.reserved > maxOccupied(cap)) problems.push('more than seven eighths of the slots are occupied')
   return problems
 }
 

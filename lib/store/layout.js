@@ -6,7 +6,7 @@
 // load time rather than a silent `undefined` in the hot path.
 
 const NAMES = [
-  'MAGIC', 'MAX_HANDLE', 'MIN_CAPACITY', 'MAX_CAPACITY', 'RESERVE_MAX',
+  'MAGIC', 'MAX_HANDLE', 'MIN_CAPACITY', 'MAX_CAPACITY', 'RESERVE_MAX', 'MAX_LOAD_EIGHTHS',
   'H_MAGIC', 'H_CAPACITY', 'H_NEXT', 'H_LIVE_TXN', 'H_LIVE_SEG', 'H_TOTAL_TXN',
   'H_TOTAL_SEG', 'H_DROPPED', 'H_RESERVED', 'H_OCCUPIED', 'H_RESERVE', 'HEADER_LEN',
   'C_HANDLE', 'C_ROOT', 'C_PARENT', 'C_NEXT', 'C_START', 'C_END', 'C_COUNT',

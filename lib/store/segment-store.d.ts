@@ -60,7 +60,7 @@ export interface StoreStats {
   liveTransactions: number
   /** Segments of live transactions, the roots included, counted slot by slot. */
   liveSegments: number
-  /** Slots in the table (it doubles when half are in use). */
+  /** Slots in the table (it doubles when seven eighths are in use). */
   capacity: number
   totalTransactions: number
   totalSegments: number

@@ -21,18 +21,20 @@
 // `_aNum` (unboxed) and a string value in `_aStr`. Entry 0 is never used, so
 // 0 means "none". Freed entries form a free list through `_aNext`.
 //
-// Sizing: the table doubles when a batch of handles does not fit (Rust's
-// `reserve`), and shrinks after a burst: once SHRINK_AFTER transactions in a
-// row have ended with less than an eighth of the slots occupied, to the
-// smallest capacity (at least MIN_CAPACITY) that is at most a quarter full,
-// if the occupied slots fit it without two sharing a slot (Rust's `shrink`
-// checks; else the next larger capacity is tried, and when none fits, the
-// shrink is tried again SHRINK_RETRY ends later). A grown table is a quarter
-// full and a shrunk one at most a quarter full, so only a load that falls
-// by half and more, for SHRINK_AFTER ends, resizes at all: a steady load
-// (or a lull shorter than that) never does. The attribute arena doubles when
-// full and is compacted on the same schedule, to the smallest size that
-// leaves it at most a quarter full.
+// Sizing: the table doubles when a batch of handles does not fit under the
+// load bound, seven eighths of the slots occupied (Rust's `reserve`;
+// MAX_LOAD_EIGHTHS), and shrinks after a burst: once SHRINK_AFTER
+// transactions in a row have ended with less than an eighth of the slots
+// occupied, to the smallest capacity (at least MIN_CAPACITY) that is at
+// most a quarter full, if the occupied slots fit it without two sharing a
+// slot (Rust's `shrink` checks; else the next larger capacity is tried, and
+// when none fits, the shrink is tried again SHRINK_RETRY ends later). A
+// grown table is about seven sixteenths full and a shrunk one at most a
+// quarter full, so only a load that falls to under two sevenths of the one
+// it grew at (to under an eighth), for SHRINK_AFTER ends, resizes at all: a
+// steady load (or a lull shorter than that) never does. The attribute arena
+// doubles when full and is compacted on the same schedule, to the smallest
+// size that leaves it at most a quarter full.
 //
 // `defineSegmentStore(binding)` makes the class for one binding (the native
 // addon or the pure-JS backend: same functions over the same layout); the
@@ -73,7 +75,7 @@ const KEY_CACHE = 8
 function defineSegmentStore (binding) {
   const layout = readLayout(binding)
   const {
-    MAX_HANDLE, FREE, NONE, HEADER_LEN, COLUMNS, RESERVE_MAX, MIN_CAPACITY, MAX_CAPACITY,
+    MAX_HANDLE, FREE, NONE, HEADER_LEN, COLUMNS, RESERVE_MAX, MIN_CAPACITY, MAX_CAPACITY, MAX_LOAD_EIGHTHS,
     H_RESERVED, H_RESERVE, H_LIVE_TXN, H_LIVE_SEG, H_TOTAL_TXN, H_TOTAL_SEG, H_DROPPED,
     H_OCCUPIED, H_CAPACITY,
     OUT_HEADER, OUT_ROW, LEAK_ROW, LEAK_HANDLE, LEAK_ROOT, LEAK_START
@@ -181,7 +183,7 @@ function defineSegmentStore (binding) {
     _grow () {
       const capacity = this._capacity * 2
       if (capacity > MAX_CAPACITY) {
-        throw new RangeError(`SegmentStore: full: ${this._buffer[H_OCCUPIED]} segments are live, the most it can hold is ${MAX_CAPACITY / 2}`)
+        throw new RangeError(`SegmentStore: full: ${this._buffer[H_OCCUPIED]} segments are live, the most it can hold is ${Math.floor(MAX_LOAD_EIGHTHS * MAX_CAPACITY / 8)}`)
       }
       const buffer = new Float64Array(HEADER_LEN + COLUMNS * capacity)
       grow(this._buffer, buffer)

@@ -38,6 +38,21 @@ pub const MAX_CAPACITY: usize = 1 << 24;
 /// How many reserved handles the header can hold at once.
 pub const RESERVE_MAX: usize = 256;
 
+/// The load bound, invariant 5 of `table.rs`, in eighths of the capacity:
+/// occupied slots (live segments plus reserved handles) never exceed seven
+/// eighths of the `C` slots, `8 * OCCUPIED <= 7 * C`, so at least one slot
+/// in eight is free. `reserve` stops at it (the table must grow),
+/// `shrink_into` refuses a smaller table that would pass it, and `check`
+/// reports a table past it. [`max_occupied`] turns it into a slot count.
+pub const MAX_LOAD_EIGHTHS: usize = 7;
+
+/// The most slots a table of `capacity` slots may have occupied under the
+/// load bound: `floor(MAX_LOAD_EIGHTHS * capacity / 8)`, so that
+/// `occupied <= max_occupied(C)` is `8 * OCCUPIED <= 7 * C`.
+pub const fn max_occupied(capacity: usize) -> usize {
+    MAX_LOAD_EIGHTHS * capacity / 8
+}
+
 // Header fields.
 pub const H_MAGIC: usize = 0;
 pub const H_CAPACITY: usize = 1;
@@ -140,6 +155,7 @@ pub fn describe() -> Vec<(&'static str, f64)> {
         ("MIN_CAPACITY", MIN_CAPACITY as f64),
         ("MAX_CAPACITY", MAX_CAPACITY as f64),
         ("RESERVE_MAX", RESERVE_MAX as f64),
+        ("MAX_LOAD_EIGHTHS", MAX_LOAD_EIGHTHS as f64),
         ("H_MAGIC", H_MAGIC as f64),
         ("H_CAPACITY", H_CAPACITY as f64),
         ("H_NEXT", H_NEXT as f64),

@@ -19,20 +19,27 @@
 //!    number visited is the root's `COUNT`.
 //! 4. A non-root's `PARENT` is a live handle of the same transaction that was
 //!    created before it.
-//! 5. Occupied slots never exceed half the capacity (`2 * OCCUPIED <= C`), so
-//!    an allocation finds a free slot within `C` steps of the counter.
+//! 5. Occupied slots never exceed seven eighths of the capacity
+//!    (`8 * OCCUPIED <= 7 * C`; the bound is `MAX_LOAD_EIGHTHS` and
+//!    `max_occupied` in `layout.rs`), so an allocation finds a free slot
+//!    within `C` steps of the counter.
 //! 6. The header counters (`LIVE_*`, `OCCUPIED`, `RESERVED`) agree with the
 //!    columns. [`Table::check`] verifies 1-6.
 //!
 //! # How far uniqueness goes
 //! Every allocation takes a counter value not taken before, so no handle is
-//! issued twice until the counter has gone once around the 2^30 values: at
-//! least 2^29 allocations at the load bound of one half. Counted per slot, a
-//! slot receives only values congruent to it modulo `C`, so it can be reused
-//! `2^30 / C` times before any of its handles repeats: 2^20 reuses at the
-//! minimum capacity of 1024 slots, 2^16 at 16384 slots. A stale handle can
-//! only ever be mistaken for a live one after that wrap, and only if the
-//! exact value is live again at that moment.
+//! issued twice until the counter has gone once around the 2^30 values. Of
+//! any `C` consecutive values, the ones the counter skips have distinct
+//! slots, each held since before the counter reached the first of the `C`,
+//! so by invariant 5 at most seven in eight are skipped: at least one slot
+//! in eight is free, so at least one value in eight is an allocation, and
+//! the counter goes around only after at least 2^27 allocations at the load
+//! bound of seven eighths. Counted per slot, a slot receives only values
+//! congruent to it modulo `C`, so it can be reused `2^30 / C` times before
+//! any of its handles repeats: 2^20 reuses at the minimum capacity of 1024
+//! slots, 2^16 at 16384 slots. A stale handle can only ever be mistaken for
+//! a live one after that wrap, and only if the exact value is live again at
+//! that moment.
 //!
 //! Growing doubles `C` and moves every record to `h & (2C-1)`: two live
 //! handles never share that slot, because they would already have shared
@@ -43,7 +50,7 @@
 //! occupied slots can share `h & (C'-1)` in the smaller table, so it first
 //! checks every occupied slot (live and reserved) and moves nothing unless
 //! they all fit, each in its own slot, with invariant 5 holding at the
-//! smaller size (`2 * OCCUPIED <= C'`); otherwise it reports that they do
+//! smaller size (`8 * OCCUPIED <= 7 * C'`); otherwise it reports that they do
 //! not fit and the caller tries again later. Every record keeps its handle,
 //! and the counter, the reserve stack and the header counters come along
 //! unchanged, so invariants 1-6 hold in the smaller table. Uniqueness is
@@ -118,7 +125,8 @@ pub enum TableError {
     /// The buffer is not a store buffer of this layout (wrong length, magic
     /// or capacity).
     BadBuffer(String),
-    /// The table holds half its capacity: grow it first.
+    /// The table is at its load bound (seven eighths of its slots
+    /// occupied, invariant 5): grow it first.
     Full,
     /// The records contradict the invariants (only a caller that wrote the
     /// buffer by hand can get here).
@@ -284,8 +292,9 @@ impl<'a> Table<'a> {
     /// Takes one new handle from the sweep counter and marks its slot
     /// reserved. `None` when the load bound would be passed.
     fn alloc(&mut self) -> Option<u32> {
+        // Saturating (NaN is 0), and no arithmetic on a corrupted count.
         let occupied = self.header(H_OCCUPIED) as usize;
-        if (occupied + 1) * 2 > self.cap {
+        if occupied >= max_occupied(self.cap) {
             return None;
         }
         let mut h = (self.header(H_NEXT) as u32) & MAX_HANDLE;
@@ -369,8 +378,8 @@ impl<'a> Table<'a> {
     /// Moves every record into `new`, a buffer of smaller capacity
     /// `new_capacity` that this function lays out, if they fit (see the
     /// module's "Shrinking"): returns `Ok(false)`, with `new` untouched, when
-    /// two occupied slots would share a slot there or more than half of it
-    /// would be occupied.
+    /// two occupied slots would share a slot there or more than seven
+    /// eighths of it would be occupied (invariant 5).
     pub fn shrink_into(&self, new: &mut [f64], new_capacity: usize) -> Result<bool, TableError> {
         if new_capacity > self.cap {
             return Err(TableError::BadBuffer(
@@ -404,7 +413,7 @@ impl<'a> Table<'a> {
             let t = (h as usize) & new_mask;
             let (word, bit) = (t / 64, 1u64 << (t % 64));
             occupied += 1;
-            if taken[word] & bit != 0 || 2 * occupied > new_capacity {
+            if taken[word] & bit != 0 || occupied > max_occupied(new_capacity) {
                 return Ok(false);
             }
             taken[word] |= bit;
@@ -751,8 +760,8 @@ impl<'a> Table<'a> {
                 ));
             }
         }
-        if 2 * (scan.live_segments + scan.reserved) > self.cap as u64 {
-            problems.push("more than half the slots are occupied".into());
+        if scan.live_segments + scan.reserved > max_occupied(self.cap) as u64 {
+            problems.push("more than seven eighths of the slots are occupied".into());
         }
         problems
     }

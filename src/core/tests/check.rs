@@ -103,23 +103,34 @@ fn broken_lists_and_roots() {
     });
 }
 
-#[test]
-fn more_than_half_occupied() {
-    detects("load", "half", |f| {
-        let mut extra = 0.0;
-        for s in 0..MIN_CAPACITY {
-            if f.m[H_OCCUPIED] + extra >= (MIN_CAPACITY / 2 + 1) as f64 {
-                break;
-            }
-            if f.m[at(MIN_CAPACITY, C_HANDLE, s)] == FREE {
-                f.m[at(MIN_CAPACITY, C_HANDLE, s)] = s as f64;
-                f.m[at(MIN_CAPACITY, C_ROOT, s)] = RESERVED;
-                extra += 1.0;
-            }
+/// Marks free slots of the fixture reserved, header kept consistent, until
+/// `occupied` slots are occupied.
+fn occupy(f: &mut Fixture, occupied: usize) {
+    let mut extra = 0.0;
+    for s in 0..MIN_CAPACITY {
+        if f.m[H_OCCUPIED] + extra >= occupied as f64 {
+            break;
         }
-        // Keep the header consistent, so only the load bound is broken.
-        f.m[H_OCCUPIED] += extra;
-        f.m[H_RESERVED] += extra;
+        if f.m[at(MIN_CAPACITY, C_HANDLE, s)] == FREE {
+            f.m[at(MIN_CAPACITY, C_HANDLE, s)] = s as f64;
+            f.m[at(MIN_CAPACITY, C_ROOT, s)] = RESERVED;
+            extra += 1.0;
+        }
+    }
+    // Keep the header consistent, so only the load bound can be broken.
+    f.m[H_OCCUPIED] += extra;
+    f.m[H_RESERVED] += extra;
+    assert_eq!(f.m[H_OCCUPIED], occupied as f64);
+}
+
+#[test]
+fn more_than_seven_eighths_occupied() {
+    // 896 of 1024, the bound itself, is sound; 897 is not.
+    let mut f = fixture();
+    occupy(&mut f, MIN_CAPACITY / 8 * 7);
+    assert_eq!(table(&mut f.m).check(), Vec::<String>::new());
+    detects("load", "seven eighths", |f| {
+        occupy(f, MIN_CAPACITY / 8 * 7 + 1)
     });
 }
 

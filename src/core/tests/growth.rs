@@ -166,7 +166,9 @@ fn a_full_table_works_again_after_growing() {
             }
         }
     }
-    assert_eq!(roots.len(), MIN_CAPACITY / 2);
+    // Seven eighths of the slots: the load bound, exactly.
+    assert_eq!(roots.len(), MIN_CAPACITY / 8 * 7);
+    assert_eq!(roots.len(), max_occupied(MIN_CAPACITY));
     assert_eq!(
         t.start_segment(roots[0] as f64, 1.0, 10),
         Err(TableError::Full)
@@ -402,9 +404,19 @@ fn shrinking_is_refused_when_two_handles_would_share_a_slot() {
 }
 
 #[test]
-fn shrinking_is_refused_when_more_than_half_would_be_occupied() {
-    let (mut m, _) = consecutive(4096, 3, 300);
-    // 600 live + 168 reserved = 768 > 512.
+fn shrinking_is_refused_when_more_than_seven_eighths_would_be_occupied() {
+    // 768 live with consecutive handles, so no two share a slot at 1024
+    // slots, and the reserve stack empty (768 pops: three whole batches).
+    let (mut m, _) = consecutive(4096, 3, 384);
+    assert_eq!((m[H_OCCUPIED], m[H_RESERVED]), (768.0, 0.0));
+    // 768 live + 128 reserved = 896, seven eighths of 1024: they fit.
+    assert_eq!(table(&mut m).reserve(128), 128);
+    assert_eq!(m[H_OCCUPIED], (MIN_CAPACITY / 8 * 7) as f64);
+    let mut fits = shrink(&mut m, MIN_CAPACITY).expect("896 fit in 1024");
+    assert_sound(&mut fits);
+    // One more reserved handle, 897 > 896: refused, at 1024 only.
+    assert_eq!(table(&mut m).reserve(129), 129);
+    assert_eq!(m[H_OCCUPIED], 897.0);
     assert!(shrink(&mut m, MIN_CAPACITY).is_none());
     assert!(shrink(&mut m, 2048).is_some());
 }
