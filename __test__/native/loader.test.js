@@ -58,6 +58,8 @@ function install (name, { local = null, pkg = null } = {}) {
   const app = path.join(tmp, name)
   const dir = path.join(app, 'node_modules', 'segment-context')
   fs.mkdirSync(path.join(dir, 'lib', 'native'), { recursive: true })
+  fs.mkdirSync(path.join(dir, 'lib', 'store'), { recursive: true })
+  fs.copyFileSync(path.join(repo, 'lib', 'store', 'layout.js'), path.join(dir, 'lib', 'store', 'layout.js'))
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'segment-context', version: rootVersion }))
   for (const f of ['index.js', 'platform.js', 'js-backend.js']) {
     const from = path.join(repo, 'lib', 'native', f)
@@ -241,6 +243,18 @@ describe('loader', () => {
       const out = ok(probe(loader, { SEGMENT_CONTEXT_NATIVE_PATH: fake }))
       assert.equal(out.backend, 'js')
       assert.match(out.loadError, /is not segment-context's addon \(it lacks initStore, reserve/)
+    })
+
+    it('(a) a binary of another version, every function but a layout without a constant, is a load error', { skip: jsMissing() }, () => {
+      const fake = path.join(tmp, 'old-layout.js')
+      // The real addon's functions and layout, less one constant.
+      fs.writeFileSync(fake, `const real = require(${JSON.stringify(devBuild)})
+module.exports = { ...real, layout () { const l = real.layout(); delete l.MAX_LOAD_EIGHTHS; return l } }
+`)
+      const { loader } = install('explicit-old-layout', {})
+      const out = ok(probe(loader, { SEGMENT_CONTEXT_NATIVE_PATH: fake }))
+      assert.equal(out.backend, 'js')
+      assert.match(out.loadError, /from another version \(its layout\(\) lacks MAX_LOAD_EIGHTHS\); rebuild it/)
     })
 
     it('(c) loads the platform package when there is no local build', () => {

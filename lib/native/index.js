@@ -4,6 +4,8 @@
 // unloadable binary. Looks, in order, at
 //   (a) SEGMENT_CONTEXT_NATIVE_PATH, an explicit .node file;
 //   (b) segment-context.<triple>.node at the package root (`npm run build`);
+//   a binary that lacks a function or a layout constant of this version is
+//   refused like one that does not load;
 //   (c) the platform package segment-context-<triple> (an optional
 //       dependency), whose version must equal this package's exactly, since
 //       the buffer layout is shared;
@@ -16,6 +18,7 @@
 const { existsSync } = require('node:fs')
 const path = require('node:path')
 const { platformTriple } = require('./platform')
+const { NAMES: LAYOUT_NAMES } = require('../store/layout')
 
 const root = path.join(__dirname, '..', '..')
 const { name: packageName, version } = require(path.join(root, 'package.json'))
@@ -34,6 +37,19 @@ function checked (binding, where) {
   const missing = EXPORTS.filter((k) => typeof binding?.[k] !== 'function')
   if (missing.length > 0) {
     throw new Error(`${where} loaded but is not segment-context's addon (it lacks ${missing.join(', ')})`)
+  }
+  // A binary of another version can have every function and another
+  // layout: the store would refuse it at require time, so refuse it here,
+  // where the JS backend can still take over.
+  let layout
+  try {
+    layout = binding.layout()
+  } catch (err) {
+    throw new Error(`${where}: its layout() threw: ${err.message}`, { cause: err })
+  }
+  const absent = LAYOUT_NAMES.filter((name) => typeof layout?.[name] !== 'number')
+  if (absent.length > 0) {
+    throw new Error(`${where} is segment-context's addon from another version (its layout() lacks ${absent.join(', ')}); rebuild it with npm run build`)
   }
   return binding
 }
