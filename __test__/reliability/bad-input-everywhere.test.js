@@ -358,6 +358,40 @@ function managerMethods (Manager, legacy) {
         assert.equal(m.getContext(), null, `runInContext(… ${label}) restored the context`)
       }
     },
+    runAndEnd (m, store, vals, T) {
+      // Checked in this order: segment, fn, args, then that the manager has a store.
+      const fail = (badWord) => store === null && badWord === null ? ['runAndEnd', 'options.store'] : ['runAndEnd', badWord]
+      const open = (h) => store.leakReport({ segmentOlderThanMs: 0, limit: 1e6 }).segments.some((s) => s.handle === h)
+      const segment = () => store === null ? T : store.startSegment(T, 'runAndEnd', 0)
+      // `call(S, fn)` passes our fn, or (ownFn false) the hostile value as fn.
+      const check = (label, bad, call, ownFn = true) => {
+        const S = segment()
+        let ran = false
+        const r = attempt(label, bad === null && store !== null ? 'ok' : TypeError, fail(bad), () => call(S, () => { ran = true }))
+        if (r) {
+          if (ownFn) assert.equal(ran, true, `${label}: fn ran`)
+          assert.equal(open(S), false, `${label}: the segment ended`)
+        } else {
+          assert.equal(ran, false, `${label}: fn did not run`)
+          if (store !== null) {
+            assert.equal(open(S), true, `${label}: threw and left the segment open`)
+            store.endSegment(S, 0)
+          }
+        }
+        assert.equal(m.getContext(), null, `${label}: the context is restored`)
+      }
+      for (const [label, v] of vals) {
+        const segmentOk = typeof v === 'number' || v === null
+        let inside = 'not called'
+        const r = attempt(`runAndEnd(segment = ${label})`, segmentOk && store !== null ? 'ok' : TypeError, segmentOk ? fail(null) : ['runAndEnd', 'segment'], () => m.runAndEnd(v, () => { inside = m.getContext() }))
+        if (r) same(inside, v === null ? null : readback(v, store), `runAndEnd(segment = ${label}): the context inside`)
+        else assert.equal(inside, 'not called')
+        check(`runAndEnd(fn = ${label})`, typeof v === 'function' ? null : 'fn', (S) => m.runAndEnd(S, v), false)
+        const argsOk = v === undefined || Array.isArray(v)
+        check(`runAndEnd(args = ${label})`, argsOk ? null : 'args', (S, fn) => m.runAndEnd(S, fn, null, v))
+        check(`runAndEnd(thisArg = ${label})`, null, (S, fn) => m.runAndEnd(S, fn, v))
+      }
+    },
     runWithoutContext (m, store, vals, T) {
       for (const [label, v] of vals) {
         m.runInContext(T, () => {

@@ -139,25 +139,12 @@ function createAgent (config, options = {}) {
 
     /**
      * Runs `fn` as segment `name` of the current context; `fn` returns a
-     * value or a promise, the segment ends when it settles.
+     * value or a promise, the segment ends when it settles (runAndEnd).
      */
     segment (name, rid, fn) {
       const segment = start(name, rid)
       if (segment === null) return fn()
-      let result
-      try {
-        result = manager.runInContext(segment, fn)
-      } catch (err) {
-        store.endSegment(segment)
-        throw err
-      }
-      if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
-        return result.then(
-          (value) => { store.endSegment(segment); return value },
-          (err) => { store.endSegment(segment); throw err })
-      }
-      store.endSegment(segment)
-      return result
+      return manager.runAndEnd(segment, fn)
     },
 
     /**
