@@ -33,8 +33,9 @@
 // quarter full, so only a load that falls to under two sevenths of the one
 // it grew at (to under an eighth), for SHRINK_AFTER ends, resizes at all: a
 // steady load (or a lull shorter than that) never does. The attribute arena
-// doubles when full and is compacted on the same schedule, to the smallest
-// size that leaves it at most a quarter full.
+// (24 B an entry) grows by half when full, in multiples of MIN_ARENA
+// entries, and is compacted on the same schedule, to the smallest size that
+// leaves it at most a quarter full.
 //
 // `defineSegmentStore(binding)` makes the class for one binding (the native
 // addon or the pure-JS backend: same functions over the same layout); the
@@ -58,7 +59,7 @@ const LEAK_OPTION_KEYS = ['segmentOlderThanMs', 'transactionOlderThanMs', 'now',
 // strings in their entries (so a program that makes keys without end does
 // not grow the key table without end).
 const MAX_KEYS = 4096
-// Smallest attribute arena, in entries.
+// Smallest attribute arena, in entries; every size is a multiple of it.
 const MIN_ARENA = 1024
 // Transactions ended in a row at low occupancy before the store shrinks.
 const SHRINK_AFTER = 256
@@ -66,6 +67,11 @@ const SHRINK_AFTER = 256
 const SHRINK_RETRY = 1024
 // Positions of a slot's attribute list whose key ids are cached.
 const KEY_CACHE = 8
+
+/** The arena size for at least `entries` entries: a multiple of MIN_ARENA. */
+function arenaSize (entries) {
+  return Math.max(MIN_ARENA, Math.ceil(entries / MIN_ARENA) * MIN_ARENA)
+}
 
 /**
  * The SegmentStore class for `binding`.
@@ -230,8 +236,7 @@ function defineSegmentStore (binding) {
 
     /** Copies the live attribute entries into the smallest arena they fill at most a quarter of. */
     _compactArena () {
-      let size = this._aKey.length / 2
-      while (size > MIN_ARENA && 4 * (this._aLive + 1) <= size / 2) size /= 2
+      const size = arenaSize(4 * (this._aLive + 1))
       const { _aKey: key, _aNum: num, _aStr: str, _aNext: next, _rawKeys: raw } = this
       const heads = this._aHead
       this._initArena(size)
@@ -255,7 +260,7 @@ function defineSegmentStore (binding) {
       this._aLive = top - 1
     }
 
-    /** A free arena entry, doubling the arena when none is left. */
+    /** A free arena entry, growing the arena by half when none is left. */
     _aAlloc () {
       let e = this._aFree
       if (e !== 0) {
@@ -270,7 +275,7 @@ function defineSegmentStore (binding) {
     }
 
     _growArena () {
-      const size = this._aKey.length * 2
+      const size = arenaSize(this._aKey.length * 1.5)
       const key = new Int32Array(size)
       const num = new Float64Array(size)
       const next = new Int32Array(size)
