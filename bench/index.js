@@ -40,7 +40,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { spawnSync } = require('node:child_process')
-const { renderRun, targetsTable, peersTables, peersSummary, peersReadme } = require('./lib/report')
+const { renderRun, targetsTable, peersTables, peersSummary, peersReadme, targetsReadme } = require('./lib/report')
 const { evaluate } = require('./lib/targets')
 const { parseOptions, list, QUICK } = require('./lib/args')
 
@@ -60,8 +60,9 @@ const README_BEGIN = '<!-- bench:peers:begin (written by npm run bench) -->'
 const README_END = '<!-- bench:peers:end -->'
 
 /**
- * Rewrites the README's peers table (between its markers) from the latest
- * full peers run per Node major (a --quick one where there is none).
+ * Rewrites the README's peers table and targets table (between its
+ * markers) from the latest full peers run per Node major (a --quick one
+ * where there is none) and that major's full run.
  * Returns whether it wrote; a README without the markers is left alone.
  */
 function writeReadme (all) {
@@ -72,7 +73,7 @@ function writeReadme (all) {
   const majors = [...new Set([...Object.keys(all.peers), ...Object.keys(all.peersQuick)])].sort((x, y) => x - y)
   const list = majors.map((m) => all.peers[m] || all.peersQuick[m])
   if (list.length === 0) return false
-  const body = [README_BEGIN, '', ...peersReadme(list), '', README_END].join('\n')
+  const body = [README_BEGIN, '', ...peersReadme(list), '', ...targetsReadme(list, all.runs), '', README_END].join('\n')
   fs.writeFileSync(README, text.slice(0, a) + body + text.slice(b + README_END.length))
   return true
 }

@@ -347,4 +347,58 @@ function peersReadme (list) {
   return table(['Node, commit measured', 'ours: net CPU / span', 'floor (ours ÷ floor)', 'best peer (ours ÷ it)', 'heap + ext / open span (ours ÷)', 'left after a burst, of its peak'], rows)
 }
 
-module.exports = { peersReadme, peersTables, peersSummary, renderRun, targetsTable, contextOpsTable, propagationTable, segmentsTable, memoryTable, throughputTable, table }
+/**
+ * The README's targets table (under the peers table, same markers): issue
+ * 13's targets, one column per Node major, each met (✓) or missed (✗, by
+ * how much). The peers targets come from `peersList` (as for
+ * peersReadme), the finish targets from the same major's full run in
+ * `runs` (its stored `targets`).
+ */
+function targetsReadme (peersList, runs) {
+  const ours = 'segment-context'
+  const cell = (value, limit, fmt, atLeast = false) => {
+    if (value === null || value === undefined || !Number.isFinite(value)) return '—'
+    const pass = atLeast ? value >= limit : value <= limit
+    if (pass) return `✓ ${fmt(value)}`
+    const off = atLeast ? `${((1 - value / limit) * 100).toFixed(0)} % short` : `${((value / limit - 1) * 100).toFixed(0)} % over`
+    return `✗ ${fmt(value)} (${off})`
+  }
+  const columns = peersList.map((p) => {
+    const major = String(Number(p.node.slice(1).split('.')[0]))
+    const run = runs[major] || null
+    const target = (id) => {
+      const t = run && run.targets ? run.targets.find((x) => x.id === id) : undefined
+      return t && Number.isFinite(t.value) ? t.value : null
+    }
+    const r = p.rows.find((x) => x.id === ours)
+    const q = (p.ratios && p.ratios[ours]) || {}
+    const ok = r && r.status === 'ok'
+    const faster = (v) => (v === null ? null : 1 / v)
+    return {
+      head: p.node,
+      commits: `peers ${p.code ? p.code.commit : '?'}, finish ${run && run.code ? run.code.commit : '—'}`,
+      cells: [
+        cell(q.cpuOverFloor, 2, fmtRatio),
+        cell(q.cpuOverBestPeer, 0.25, fmtRatio),
+        cell(q.openOverFloor, 2, fmtRatio),
+        cell(ok ? r.burst.retainedOfPeak.median * 100 : null, 10, (v) => `${v.toFixed(1)} %`),
+        cell(target('end50-json-per-segment'), 150, fmtNs),
+        cell(faster(target('end50-json-vs-stringify')), 4, fmtRatio, true),
+        cell(faster(target('end50-object-vs-reference')), 4, fmtRatio, true)
+      ]
+    }
+  })
+  const names = [
+    'net CPU per span ÷ floor ≤ 2×',
+    'net CPU per span ÷ best peer ≤ 0.25×',
+    'heap + ext per open span ÷ floor ≤ 2×',
+    'left after a burst ≤ 10 % of its peak',
+    'end → JSON ≤ 150 ns per segment (50 segments)',
+    '`endTransactionJSON` ÷ `JSON.stringify(endTransaction())`: ≥ 4× faster',
+    '`endTransaction` objects ÷ plain-JS reference: ≥ 4× faster'
+  ]
+  const rows = [['commits measured', ...columns.map((c) => c.commits)], ...names.map((n, i) => [n, ...columns.map((c) => c.cells[i])])]
+  return table(['target', ...columns.map((c) => c.head)], rows)
+}
+
+module.exports = { targetsReadme, peersReadme, peersTables, peersSummary, renderRun, targetsTable, contextOpsTable, propagationTable, segmentsTable, memoryTable, throughputTable, table }
