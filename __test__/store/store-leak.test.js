@@ -172,3 +172,60 @@ test('repeated waves of concurrency do not grow the table further', () => {
   assert.ok(cap >= 4096, `1800 live segments need at least 4096 slots, got ${cap}`)
   assert.deepEqual(s.verify(), [])
 })
+
+// The sizing policy (segment-store.js, "Sizing"): shrink after SHRINK_AFTER
+// (256) ends in a row under a quarter occupied, to at most half full; the
+// arena likewise. `_aKey.length` is the arena's size (internal: no public
+// figure says it).
+function openTransaction (s, segments, t) {
+  const r = s.startTransaction('t', t)
+  for (let k = 1; k < segments; k++) {
+    const h = s.startSegment(r, 's', t)
+    s.setAttribute(h, 'db.statement', 'SELECT 1')
+    s.setAttribute(h, 'rows', k)
+    s.setAttribute(h, 'ok', true)
+  }
+  return r
+}
+
+test('a steady load never resizes the table or the arena; after a burst both shrink back', () => {
+  const s = new SegmentStore()
+  const live = []
+  let t = 0
+  // Steady: 200 transactions of 31 segments open, the oldest ended and a new one started, 3000 times.
+  while (live.length < 200) live.push(openTransaction(s, 31, t++))
+  const capacity = s.stats().capacity
+  const arena = s._aKey.length
+  for (let i = 0; i < 3000; i++) {
+    s.endTransactionJSON(live.shift(), t)
+    live.push(openTransaction(s, 31, t++))
+    assert.equal(s.stats().capacity, capacity, `end ${i}: the table resized under a steady load`)
+    assert.equal(s._aKey.length, arena, `end ${i}: the arena resized under a steady load`)
+  }
+  while (live.length) s.endTransaction(live.shift(), t)
+  // Burst: 1,000 transactions of 51 segments open at once, then all ended.
+  for (let i = 0; i < 1000; i++) live.push(openTransaction(s, 51, t++))
+  const peak = { capacity: s.stats().capacity, arena: s._aKey.length }
+  assert.ok(8 * 51000 <= 7 * peak.capacity && peak.capacity >= 65536, `peak capacity ${peak.capacity}`)
+  while (live.length) s.endTransactionJSON(live.shift(), t)
+  const after = { capacity: s.stats().capacity, arena: s._aKey.length }
+  assert.ok(after.capacity <= peak.capacity / 4, `the table shrank after the burst: ${peak.capacity} -> ${after.capacity}`)
+  assert.ok(after.arena <= peak.arena / 4, `the arena shrank after the burst: ${peak.arena} -> ${after.arena}`)
+  assert.deepEqual(s.verify(), [])
+})
+
+test('a lull shorter than 256 ends does not shrink the table; a longer one does, to at most half full', () => {
+  const s = new SegmentStore()
+  const live = []
+  for (let i = 0; i < 600; i++) live.push(s.startTransaction('t', i))
+  for (const r of live) for (let k = 0; k < 8; k++) s.startSegment(r, 's', 0)
+  assert.equal(s.stats().capacity, 8192) // 5,400 live: over 7/8 of 4096
+  // Ending all 600 in order: at most 2048 / 9 (about 228) of the ends come
+  // under a quarter occupied, fewer than 256.
+  while (live.length) s.endTransaction(live.shift(), 1)
+  assert.equal(s.stats().capacity, 8192)
+  // The lull goes on: 256 more ends in a row at low occupancy shrink it.
+  for (let i = 0; i < 256; i++) s.endTransaction(s.startTransaction('quiet', 2), 3)
+  assert.equal(s.stats().capacity, 1024)
+  assert.deepEqual(s.verify(), [])
+})

@@ -24,18 +24,19 @@
 // Sizing: the table doubles when a batch of handles does not fit under the
 // load bound, seven eighths of the slots occupied (Rust's `reserve`;
 // MAX_LOAD_EIGHTHS), and shrinks after a burst: once SHRINK_AFTER
-// transactions in a row have ended with less than an eighth of the slots
+// transactions in a row have ended with less than a quarter of the slots
 // occupied, to the smallest capacity (at least MIN_CAPACITY) that is at
-// most a quarter full, if the occupied slots fit it without two sharing a
-// slot (Rust's `shrink` checks; else the next larger capacity is tried, and
-// when none fits, the shrink is tried again SHRINK_RETRY ends later). A
-// grown table is about seven sixteenths full and a shrunk one at most a
-// quarter full, so only a load that falls to under two sevenths of the one
-// it grew at (to under an eighth), for SHRINK_AFTER ends, resizes at all: a
-// steady load (or a lull shorter than that) never does. The attribute arena
-// (24 B an entry) grows by half when full, in multiples of MIN_ARENA
-// entries, and is compacted on the same schedule, to the smallest size that
-// leaves it at most a quarter full.
+// most half full, if the occupied slots fit it without two sharing a slot
+// (Rust's `shrink` checks; else the next larger capacity is tried, and when
+// none fits, the shrink is tried again SHRINK_RETRY ends later). A grown
+// table is about seven sixteenths full and a shrunk one a quarter to half
+// full, so only a load that falls to under four sevenths of the one it grew
+// at (to under a quarter), for SHRINK_AFTER ends, resizes at all, and a
+// shrunk table grows again only once its load has grown by three quarters:
+// a steady load (or a lull shorter than that) never resizes. The attribute
+// arena (24 B an entry) grows by half when full, in multiples of MIN_ARENA
+// entries, and is compacted on the same schedule (under a quarter in use),
+// to the smallest size that leaves it at most half full.
 //
 // `defineSegmentStore(binding)` makes the class for one binding (the native
 // addon or the pure-JS backend: same functions over the same layout); the
@@ -199,12 +200,12 @@ function defineSegmentStore (binding) {
 
     /**
      * After a transaction ended: counts the ends in a row at low occupancy
-     * (under an eighth of the table, or of the arena) and, after
+     * (under a quarter of the table, or of the arena) and, after
      * SHRINK_AFTER of them, shrinks the table and compacts the arena.
      */
     _afterEnd () {
-      const tableLow = this._capacity > MIN_CAPACITY && 8 * this._buffer[H_OCCUPIED] < this._capacity
-      const arenaLow = this._aKey.length > MIN_ARENA && 8 * this._aLive < this._aKey.length
+      const tableLow = this._capacity > MIN_CAPACITY && 4 * this._buffer[H_OCCUPIED] < this._capacity
+      const arenaLow = this._aKey.length > MIN_ARENA && 4 * this._aLive < this._aKey.length
       if (!tableLow && !arenaLow) {
         if (this._low > 0) this._low = 0
         return
@@ -216,14 +217,14 @@ function defineSegmentStore (binding) {
     }
 
     /**
-     * Moves the table into the smallest capacity it fills at most a
-     * quarter of, or the next larger one where no two occupied slots share
+     * Moves the table into the smallest capacity it fills at most half
+     * of, or the next larger one where no two occupied slots share
      * a slot; false when none below the current one fits.
      */
     _shrink () {
       const occupied = this._buffer[H_OCCUPIED]
       let capacity = MIN_CAPACITY
-      while (4 * occupied > capacity) capacity *= 2
+      while (2 * occupied > capacity) capacity *= 2
       for (; capacity < this._capacity; capacity *= 2) {
         const buffer = new Float64Array(HEADER_LEN + COLUMNS * capacity)
         if (shrink(this._buffer, buffer)) {
@@ -234,9 +235,9 @@ function defineSegmentStore (binding) {
       return false
     }
 
-    /** Copies the live attribute entries into the smallest arena they fill at most a quarter of. */
+    /** Copies the live attribute entries into the smallest arena they fill at most half of. */
     _compactArena () {
-      const size = arenaSize(4 * (this._aLive + 1))
+      const size = arenaSize(2 * (this._aLive + 1))
       const { _aKey: key, _aNum: num, _aStr: str, _aNext: next, _rawKeys: raw } = this
       const heads = this._aHead
       this._initArena(size)
