@@ -202,9 +202,28 @@ impl ValidateNapiValue for TextIn {}
 /// Most units of `TEXT_IN` kept between calls.
 const KEEP_TEXT_UP_TO: usize = 1 << 19;
 
+/// `napi_get_value_string_utf16` of `value` into `size` units at `buf`
+/// (null and 0: only the length). Returns the units written, or the length.
+///
+/// # Safety
+/// `buf` is null with `size` 0, or valid for writes of `size` units.
+unsafe fn utf16_of(
+    env: sys::napi_env,
+    value: sys::napi_value,
+    buf: *mut u16,
+    size: usize,
+) -> Result<usize> {
+    let mut n = 0usize;
+    // SAFETY: the caller's contract; N-API writes at most `size` units.
+    check_status!(
+        unsafe { sys::napi_get_value_string_utf16(env, value, buf, size, &mut n) },
+        "Failed to convert napi `utf16 string` into rust type `String`"
+    )?;
+    Ok(n)
+}
+
 impl FromNapiValue for TextIn {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
-        const WHY: &str = "Failed to convert napi `utf16 string` into rust type `String`";
         TEXT_IN.with(|cell| {
             let mut buf = cell.borrow_mut();
             if buf.capacity() > KEEP_TEXT_UP_TO {
@@ -215,43 +234,15 @@ impl FromNapiValue for TextIn {
             // One call when the text fits (N-API writes at most size - 1
             // units and a terminator), else a second with the length.
             let mut size = buf.capacity();
-            let mut written = 0usize;
-            // SAFETY: `buf` has room for `size` units; N-API writes at most
-            // that many and reports how many it wrote.
-            check_status!(
-                unsafe {
-                    sys::napi_get_value_string_utf16(
-                        env,
-                        value,
-                        buf.as_mut_ptr(),
-                        size,
-                        &mut written,
-                    )
-                },
-                "{WHY}"
-            )?;
+            // SAFETY: `buf` has room for `size` units.
+            let mut written = unsafe { utf16_of(env, value, buf.as_mut_ptr(), size) }?;
             if written + 1 >= size {
-                let mut len = 0usize;
-                check_status!(
-                    unsafe {
-                        sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut len)
-                    },
-                    "{WHY}"
-                )?;
+                // SAFETY: null and 0 ask for the length only.
+                let len = unsafe { utf16_of(env, value, ptr::null_mut(), 0) }?;
                 buf.reserve(len + 1);
                 size = buf.capacity();
-                check_status!(
-                    unsafe {
-                        sys::napi_get_value_string_utf16(
-                            env,
-                            value,
-                            buf.as_mut_ptr(),
-                            size,
-                            &mut written,
-                        )
-                    },
-                    "{WHY}"
-                )?;
+                // SAFETY: `buf` now has room for `size` units.
+                written = unsafe { utf16_of(env, value, buf.as_mut_ptr(), size) }?;
             }
             // SAFETY: N-API initialised the first `written` units (fewer
             // than `size`, the capacity).
