@@ -6,12 +6,11 @@
 
 const { AsyncLocalStorage, AsyncResource } = require('node:async_hooks')
 const { ContextManagerBase } = require('./base-manager')
-const { isNativePromise, endWhenSettled, PromiseThen } = require('./settle')
+const { PromiseThen } = require('./settle')
 const diag = require('./diagnostics')
 
 const ReflectApply = Reflect.apply
 const ObjectIs = Object.is
-const NO_ARGS = Object.freeze([])
 
 /** Calls `fn` with no `this` and no arguments. */
 function callBare (fn) {
@@ -35,12 +34,6 @@ class AsyncLocalContextManager extends ContextManagerBase {
     this._als = new AsyncLocalStorage()
     this._sets = 0 // setContext() calls, see _enter
     this._disables = 0 // disable() calls, see _enter
-    // runAndEnd's call, handed to _runThenEnd through these fields (see there).
-    this._pendingSegment = undefined
-    this._pendingFn = undefined
-    this._pendingThis = undefined
-    this._pendingArgs = undefined
-    this._runThenEnd = () => this._callThenEnd()
     // The reactions runAndEnd puts on a promise, the same two for every call.
     this._endFulfilled = (value) => {
       this._endCurrent()
@@ -118,56 +111,23 @@ class AsyncLocalContextManager extends ContextManagerBase {
   }
 
   /**
-   * @private runAndEnd without a closure per call. `fn` runs in `segment`
-   * as `_enter` runs it, through `_runThenEnd`, made once, which reads the
-   * call from the `_pending*` fields: `als.run` (or `_runIn`) calls it
-   * synchronously, before any other code, so the fields cannot be
-   * overwritten in between. When `fn` returns a native promise,
-   * `_runThenEnd` puts the manager's two shared reactions on it while
-   * `segment` is still current. A reaction runs in the context current when
-   * it was registered (AsyncLocalStorage propagates into promise reactions,
-   * on async hooks and on AsyncContextFrame alike), so at settle time
-   * `getStore()` is `segment` again and names what to end: no closure per
-   * call, about 100-160 B less per open segment. If `fn` leaves another
-   * context current (a setContext inside), the reactions would see that
-   * one, so that case takes the closures of `endWhenSettled`. While someone
-   * listens, the base class's path records the run.
+   * @private runAndEnd's end without a closure per call (see the base
+   * class). `_callThenEnd` calls this in `segment`, so the manager's two
+   * shared reactions are registered while it is current. A reaction runs
+   * in the context current when it was registered (AsyncLocalStorage
+   * propagates into promise reactions, on async hooks and on
+   * AsyncContextFrame alike), so at settle time `getStore()` is `segment`
+   * again and names what to end. If `fn` left another context current (a
+   * setContext inside), the reactions would see that one, so that case
+   * takes the base class's closures.
    */
-  _runAndEnd (segment, fn, thisArg, args) {
-    if (this._diag !== null) return super._runAndEnd(segment, fn, thisArg, args)
-    this._pendingSegment = segment
-    this._pendingFn = fn
-    this._pendingThis = thisArg
-    this._pendingArgs = args
-    if (!ObjectIs(segment, this._als.getStore())) return this._als.run(segment, this._runThenEnd)
-    return this._runIn(segment, this._runThenEnd, undefined, NO_ARGS)
-  }
-
-  /** @private see _runAndEnd: runs the pending call in its segment and arranges the end. */
-  _callThenEnd () {
-    const segment = this._pendingSegment
-    const fn = this._pendingFn
-    const thisArg = this._pendingThis
-    const args = this._pendingArgs
-    this._pendingSegment = this._pendingFn = this._pendingThis = this._pendingArgs = undefined
-    const store = this._ender
-    let result
-    try {
-      result = thisArg === undefined && args.length === 0 ? fn() : ReflectApply(fn, thisArg, args)
-    } catch (error) {
-      store.endSegment(segment)
-      throw error
-    }
-    if (!isNativePromise(result)) {
-      store.endSegment(segment)
-      return result
-    }
-    if (ObjectIs(this._als.getStore(), segment)) return PromiseThen.call(result, this._endFulfilled, this._endRejected)
-    return endWhenSettled(store, segment, result)
+  _endOnSettle (segment, promise) {
+    if (ObjectIs(this._als.getStore(), segment)) return PromiseThen.call(promise, this._endFulfilled, this._endRejected)
+    return super._endOnSettle(segment, promise)
   }
 
   /**
-   * @private In a reaction of `_callThenEnd`: ends the segment current
+   * @private In a reaction of `_endOnSettle`: ends the segment current
    * there. After `disable()` nothing is current, and the segment stays open
    * until its transaction ends (which reports it truncated).
    */

@@ -11,14 +11,17 @@
 // `_stored()` (the value it holds now, for `restore` events), `_set(ctx)`
 // (make the raw value current, with no event: for scopes) and
 // `_seesPropagation()` (whether it can report propagation). A subclass may
-// replace `_runAndEnd` (the AsyncLocalStorage manager does, to end without
-// a closure per call).
+// replace `_endOnSettle` (the AsyncLocalStorage manager does, to end a
+// runAndEnd without a closure per call).
 
 const v = require('../validate')
 const { EmitterBinder } = require('./bind-emitter')
 const { wrapFunction } = require('./bind-function')
 const diag = require('./diagnostics')
 const { isNativePromise, endWhenSettled } = require('./settle')
+
+const ReflectApply = Reflect.apply
+const NO_ARGS = Object.freeze([])
 
 /** The option keys both managers take (the legacy manager reads `legacy`). */
 const MANAGER_OPTIONS = ['store', 'isActive', 'legacy']
@@ -140,6 +143,19 @@ class ContextManagerBase {
     this._liveness = livenessOf(this._store, isActive)
     // What runAndEnd ends segments in: the store, when it has endSegment.
     this._ender = this._store !== null && typeof this._store.endSegment === 'function' ? this._store : null
+    // runAndEnd's call, handed to _callThenEnd through these fields (see _runAndEnd).
+    this._pendingSegment = undefined
+    this._pendingFn = undefined
+    this._pendingThis = undefined
+    this._pendingArgs = undefined
+    this._runPending = () => {
+      const segment = this._pendingSegment
+      const fn = this._pendingFn
+      const thisArg = this._pendingThis
+      const args = this._pendingArgs
+      this._pendingSegment = this._pendingFn = this._pendingThis = this._pendingArgs = undefined
+      return this._callThenEnd(segment, fn, thisArg, args)
+    }
     this._associations = new WeakMap()
     this._emitters = new EmitterBinder(this)
     this._storage = null
@@ -256,14 +272,33 @@ class ContextManagerBase {
 
   /**
    * @private runAndEnd once its arguments are checked: runs `fn` in
-   * `segment` (recorded while someone listens) and ends the segment when it
-   * returns or throws, or when the native promise it returns settles.
+   * `segment` through `_enter` (or `_recorded` while someone listens) and
+   * `_callThenEnd`. On the common path the call reaches `_callThenEnd`
+   * through the `_pending*` fields and `_runPending`, made once: `_enter`
+   * calls it synchronously, before any other code, so nothing is allocated
+   * per call and the fields cannot be overwritten in between. While someone
+   * listens a listener runs first (and may call runAndEnd itself), so the
+   * call travels as arguments instead.
    */
   _runAndEnd (segment, fn, thisArg, args) {
+    if (this._diag !== null) return this._recorded(diag.RUN, segment, this._callThenEnd, this, [segment, fn, thisArg, args])
+    this._pendingSegment = segment
+    this._pendingFn = fn
+    this._pendingThis = thisArg
+    this._pendingArgs = args
+    return this._enter(segment, this._runPending, undefined, NO_ARGS)
+  }
+
+  /**
+   * @private In `segment`: calls `fn` and ends the segment when it returns
+   * or throws, or arranges the end (`_endOnSettle`) for the native promise
+   * it returns.
+   */
+  _callThenEnd (segment, fn, thisArg, args) {
     const store = this._ender
     let result
     try {
-      result = this._diag !== null ? this._recorded(diag.RUN, segment, fn, thisArg, args) : this._enter(segment, fn, thisArg, args)
+      result = thisArg === undefined && args.length === 0 ? fn() : ReflectApply(fn, thisArg, args)
     } catch (error) {
       store.endSegment(segment)
       throw error
@@ -272,7 +307,15 @@ class ContextManagerBase {
       store.endSegment(segment)
       return result
     }
-    return endWhenSettled(store, segment, result)
+    return this._endOnSettle(segment, result)
+  }
+
+  /**
+   * @private Still in `segment`: `promise`, followed by the segment's end.
+   * Here through two closures; the AsyncLocalStorage manager replaces it.
+   */
+  _endOnSettle (segment, promise) {
+    return endWhenSettled(this._ender, segment, promise)
   }
 
   /** @private a run or bound call while someone listens: records it and the restore. */
