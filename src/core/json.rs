@@ -552,17 +552,20 @@ pub fn push_num(out: &mut Vec<u8>, v: f64) {
 
 /// Bytes a segment's row can take besides its strings: the keys, ids,
 /// numbers and punctuation, with room to spare.
-const ROW_FIXED: usize = 320;
+pub(crate) const ROW_FIXED: usize = 320;
+/// Strings kept for copying (`core::strings`) are padded to a multiple of
+/// this many bytes, and [`Writer::chunks`] copies them this many at a time.
+pub(crate) const CHUNK: usize = 16;
 /// Most bytes one UTF-16 unit of a string can take (`\uXXXX`).
 const PER_UNIT: usize = 6;
 /// Most bytes an attribute takes besides its key's and value's units.
-const PER_ATTRIBUTE: usize = 48;
+pub(crate) const PER_ATTRIBUTE: usize = 48;
 
 /// Writes at `pos` into a buffer kept at least `room` bytes past it, so
 /// that each write is a bounds-checked copy of known size, never a growth.
 /// The buffer's length is only raised (never cut back while writing): bytes
 /// past `pos` are scratch.
-struct Writer<'b> {
+pub struct Writer<'b> {
     buf: &'b mut Vec<u8>,
     pos: usize,
     /// The end of the room the last `room` call asked for.
@@ -572,7 +575,7 @@ struct Writer<'b> {
 impl Writer<'_> {
     /// Makes sure `n` bytes can be written at `pos`.
     #[inline]
-    fn room(&mut self, n: usize) {
+    pub(crate) fn room(&mut self, n: usize) {
         self.reserved_to = self.pos + n;
         if self.buf.len() < self.reserved_to {
             let want = self.reserved_to.max(2 * self.buf.len());
@@ -581,13 +584,31 @@ impl Writer<'_> {
     }
 
     #[inline(always)]
-    fn lit(&mut self, s: &[u8]) {
+    pub(crate) fn lit(&mut self, s: &[u8]) {
         self.buf[self.pos..self.pos + s.len()].copy_from_slice(s);
         self.pos += s.len();
     }
 
+    /// The first `len` bytes of `padded` (a multiple of [`CHUNK`] bytes
+    /// long, `len` at most its length), copied a chunk at a time when the
+    /// buffer has room for every chunk: fixed-size copies instead of a call
+    /// to `memcpy`. The bytes past `len` are scratch.
     #[inline(always)]
-    fn byte(&mut self, b: u8) {
+    pub(crate) fn chunks(&mut self, padded: &[u8], len: usize) {
+        let end = self.pos + padded.len();
+        if end <= self.buf.len() && len <= padded.len() {
+            let dst = &mut self.buf[self.pos..end];
+            for (d, s) in dst.chunks_exact_mut(CHUNK).zip(padded.chunks_exact(CHUNK)) {
+                d.copy_from_slice(s);
+            }
+            self.pos += len;
+        } else {
+            self.lit(&padded[..len.min(padded.len())]);
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn byte(&mut self, b: u8) {
         self.buf[self.pos] = b;
         self.pos += 1;
     }
@@ -605,7 +626,7 @@ impl Writer<'_> {
     /// A number as [`push_num`] writes it (needs 32 bytes of room; takes
     /// more itself for the rare number that prints longer).
     #[inline]
-    fn num(&mut self, v: f64) {
+    pub(crate) fn num(&mut self, v: f64) {
         match write_f64(&mut self.buf[self.pos..self.pos + 32], v) {
             Some(n) => self.pos += n,
             None => self.long_num(v),
@@ -627,7 +648,7 @@ impl Writer<'_> {
     /// A string as [`push_str`] writes it (needs `2 + PER_UNIT * len` bytes
     /// of room). Returns false when it wrote a byte outside ASCII.
     #[inline]
-    fn str(&mut self, s: &[u16]) -> bool {
+    pub(crate) fn str(&mut self, s: &[u16]) -> bool {
         // One pass: copy every unit as a byte and note whether any needed
         // more (no branch per unit, so that it vectorises); most strings
         // need no escape and are ASCII.
@@ -651,10 +672,76 @@ impl Writer<'_> {
     }
 }
 
+/// Where the names and attributes of a trace's segments come from, by
+/// segment in the table's creation order (the order of `Row::index`): a
+/// checked payload ([`Texts`]) or the store's own arrays
+/// (`core::strings::ArenaTexts`). Each writes what [`push_str`] and
+/// [`push_num`] would, so both give the same JSON.
+pub trait Source {
+    /// Bytes that segment `i`'s name and attributes may take as JSON (its
+    /// row's fixed part, [`ROW_FIXED`], aside).
+    fn room(&self, i: usize) -> usize;
+    /// Writes segment `i`'s name as a JSON string (its room asked for);
+    /// false when it wrote a byte outside ASCII.
+    fn write_name(&self, w: &mut Writer<'_>, i: usize) -> bool;
+    /// Writes segment `i`'s attributes as the members of a JSON object,
+    /// `"key":value` separated by commas; false when it wrote a byte
+    /// outside ASCII.
+    fn write_attributes(&self, w: &mut Writer<'_>, i: usize) -> bool;
+    /// False when something written without a check (a payload's key
+    /// list) is not all ASCII.
+    fn ascii(&self) -> bool {
+        true
+    }
+}
+
+impl Source for Texts<'_> {
+    #[inline]
+    fn room(&self, i: usize) -> usize {
+        self.buf
+            .segments
+            .get(i)
+            .map_or(0, |s| PER_UNIT * s.units + PER_ATTRIBUTE * s.attributes)
+    }
+
+    #[inline]
+    fn write_name(&self, w: &mut Writer<'_>, i: usize) -> bool {
+        w.str(self.name(i))
+    }
+
+    #[inline]
+    fn write_attributes(&self, w: &mut Writer<'_>, i: usize) -> bool {
+        let mut ascii = true;
+        for (k, (key, index, value)) in self.attributes(i).enumerate() {
+            if k > 0 {
+                w.byte(b',');
+            }
+            match self.key_json(index) {
+                Some(json) => w.lit(json),
+                None => {
+                    ascii &= w.str(key);
+                    w.byte(b':');
+                }
+            }
+            match value {
+                Value::Str(s) => ascii &= w.str(s),
+                Value::Num(v) => w.num(v),
+                Value::Bool(true) => w.lit(b"true"),
+                Value::Bool(false) => w.lit(b"false"),
+            }
+        }
+        ascii
+    }
+
+    fn ascii(&self) -> bool {
+        self.keys_ascii
+    }
+}
+
 /// The whole trace as JSON. `texts` is in the table's creation order (the
 /// order of `Row::index`); `time_origin` turns the root's start into epoch
 /// milliseconds.
-pub fn trace_json(trace: &Trace, texts: &Texts<'_>, time_origin: f64) -> String {
+pub fn trace_json<S: Source>(trace: &Trace, texts: &S, time_origin: f64) -> String {
     let mut out = Vec::new();
     let n = write_trace_json(&mut out, trace, texts, time_origin).0;
     out.truncate(n);
@@ -667,10 +754,10 @@ pub fn trace_json(trace: &Trace, texts: &Texts<'_>, time_origin: f64) -> String 
 /// may raise and never lowers: the JSON is `out[..n]`, the rest scratch.
 /// Returns `n`, and true when every byte is ASCII (so the bytes are also
 /// Latin-1).
-pub fn write_trace_json(
+pub fn write_trace_json<S: Source>(
     out: &mut Vec<u8>,
     trace: &Trace,
-    texts: &Texts<'_>,
+    texts: &S,
     time_origin: f64,
 ) -> (usize, bool) {
     let mut w = Writer {
@@ -679,13 +766,12 @@ pub fn write_trace_json(
         reserved_to: 0,
     };
     let mut ascii = true;
-    let root_name = texts.name(0);
-    w.room(ROW_FIXED + PER_UNIT * root_name.len());
+    w.room(ROW_FIXED + texts.room(0));
     w.lit(b"{\"traceId\":\"");
     w.hex64((trace.trace_id >> 64) as u64);
     w.hex64(trace.trace_id as u64);
     w.lit(b"\",\"name\":");
-    ascii &= w.str(root_name);
+    ascii &= texts.write_name(&mut w, 0);
     w.lit(b",\"startTime\":");
     w.num(time_origin + trace.start);
     w.lit(b",\"duration\":");
@@ -696,14 +782,8 @@ pub fn write_trace_json(
     w.num(trace.dropped as f64);
     w.lit(b",\"segments\":[");
     for (k, row) in trace.rows.iter().enumerate() {
-        let name = texts.name(row.index);
         // Room for the whole row, so that no write below grows the buffer.
-        let (units, n) = texts
-            .buf
-            .segments
-            .get(row.index)
-            .map_or((0, 0), |s| (s.units, s.attributes));
-        w.room(ROW_FIXED + PER_UNIT * units + PER_ATTRIBUTE * n);
+        w.room(ROW_FIXED + texts.room(row.index));
         w.lit(if k > 0 { b",{\"id\":\"" } else { b"{\"id\":\"" });
         w.hex64(row.id);
         match row.parent_row.and_then(|p| trace.rows.get(p)) {
@@ -714,7 +794,7 @@ pub fn write_trace_json(
             }
             None => w.lit(b"\",\"parentId\":null,\"name\":"),
         }
-        ascii &= w.str(name);
+        ascii &= texts.write_name(&mut w, row.index);
         w.lit(b",\"start\":");
         w.num(row.start);
         w.lit(b",\"duration\":");
@@ -731,24 +811,7 @@ pub fn write_trace_json(
             w.num(row.exclusive);
         }
         w.lit(b",\"attributes\":{");
-        for (i, (key, index, value)) in texts.attributes(row.index).enumerate() {
-            if i > 0 {
-                w.byte(b',');
-            }
-            match texts.key_json(index) {
-                Some(json) => w.lit(json),
-                None => {
-                    ascii &= w.str(key);
-                    w.byte(b':');
-                }
-            }
-            match value {
-                Value::Str(s) => ascii &= w.str(s),
-                Value::Num(v) => w.num(v),
-                Value::Bool(true) => w.lit(b"true"),
-                Value::Bool(false) => w.lit(b"false"),
-            }
-        }
+        ascii &= texts.write_attributes(&mut w, row.index);
         w.lit(if row.truncated {
             b"},\"truncated\":true}"
         } else {
@@ -757,5 +820,5 @@ pub fn write_trace_json(
     }
     w.room(2);
     w.lit(b"]}");
-    (w.pos, ascii && texts.keys_ascii)
+    (w.pos, ascii && texts.ascii())
 }

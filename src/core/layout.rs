@@ -53,6 +53,14 @@ pub const fn max_occupied(capacity: usize) -> usize {
     MAX_LOAD_EIGHTHS * capacity / 8
 }
 
+/// String ids (of the store's string table, `core::strings`) are whole
+/// numbers below this: an attribute entry packs its key's id with a 2-bit
+/// kind into one `i32`, `(id << 2) | kind`, which stays positive, and a
+/// table whose largest id is the last one costs at most 320 MiB of index.
+/// That is 16 times the most slots a table has: the store would run out
+/// of memory for its strings well before it ran out of ids.
+pub const MAX_STRINGS: usize = 1 << 24;
+
 // Header fields.
 pub const H_MAGIC: usize = 0;
 pub const H_CAPACITY: usize = 1;
@@ -156,6 +164,7 @@ pub fn describe() -> Vec<(&'static str, f64)> {
         ("MAX_CAPACITY", MAX_CAPACITY as f64),
         ("RESERVE_MAX", RESERVE_MAX as f64),
         ("MAX_LOAD_EIGHTHS", MAX_LOAD_EIGHTHS as f64),
+        ("MAX_STRINGS", MAX_STRINGS as f64),
         ("H_MAGIC", H_MAGIC as f64),
         ("H_CAPACITY", H_CAPACITY as f64),
         ("H_NEXT", H_NEXT as f64),

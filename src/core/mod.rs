@@ -7,6 +7,7 @@ pub mod ids;
 pub mod json;
 pub mod layout;
 pub mod num;
+pub mod strings;
 pub mod table;
 pub mod trace;
 

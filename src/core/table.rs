@@ -620,6 +620,63 @@ impl<'a> Table<'a> {
         let rs = self.slot(root as u32);
         out.dropped = self.get(C_DROPPED, rs) as u64;
         self.walk_into(root, &mut out.slots, scratch)?;
+        self.free_walked(out, scratch);
+        Ok(true)
+    }
+
+    /// The slots of the transaction of active handle `h`, in creation order,
+    /// into `slots`, checked as [`Self::take_transaction_into`] checks them;
+    /// nothing is freed. `Ok(false)` when `h` is not active.
+    pub fn transaction_slots_into(
+        &self,
+        h: f64,
+        slots: &mut Vec<usize>,
+        scratch: &mut WalkScratch,
+    ) -> Result<bool, TableError> {
+        if !self.is_active(h) {
+            return Ok(false);
+        }
+        let root = self.get(C_ROOT, self.slot(h as u32));
+        if !self.is_active(root) {
+            return Err(TableError::Corrupt(format!(
+                "root {root} of {h} is not live"
+            )));
+        }
+        self.walk_into(root, slots, scratch)?;
+        Ok(true)
+    }
+
+    /// [`Self::take_transaction_into`] for a transaction whose slots
+    /// [`Self::transaction_slots_into`] just put in `out.slots` and
+    /// `scratch`, the table unchanged since: the walk is not repeated. When
+    /// `out.slots` is not that transaction's walk (its first slot is not the
+    /// root's, or its length not the count), it walks again.
+    pub fn take_walked(
+        &mut self,
+        h: f64,
+        out: &mut Taken,
+        scratch: &mut WalkScratch,
+    ) -> Result<bool, TableError> {
+        if !self.is_active(h) {
+            return Ok(false);
+        }
+        let root = self.get(C_ROOT, self.slot(h as u32));
+        let rs = self.slot(root as u32);
+        let walked = self.is_active(root)
+            && out.slots.first() == Some(&rs)
+            && scratch.parents.len() == out.slots.len()
+            && self.get(C_COUNT, rs) == out.slots.len() as f64;
+        if !walked {
+            return self.take_transaction_into(h, out, scratch);
+        }
+        out.dropped = self.get(C_DROPPED, rs) as u64;
+        self.free_walked(out, scratch);
+        Ok(true)
+    }
+
+    /// Frees the transaction just walked into `out.slots` and
+    /// `scratch.parents`, recording its segments in `out.segments`.
+    fn free_walked(&mut self, out: &mut Taken, scratch: &WalkScratch) {
         out.segments.clear();
         out.segments.extend(
             out.slots
@@ -639,7 +696,6 @@ impl<'a> Table<'a> {
         self.add(H_LIVE_TXN, -1.0);
         self.add(H_LIVE_SEG, -n);
         self.add(H_OCCUPIED, -n);
-        Ok(true)
     }
 
     /// Counts live records by reading every slot.

@@ -14,6 +14,7 @@ mod limits;
 mod model;
 mod num;
 mod perf;
+mod strings;
 mod take;
 
 use super::layout::*;

@@ -1,0 +1,271 @@
+//! The string table and the arena reader: the same JSON as a payload.
+
+use crate::core::json::{decode, trace_json};
+use crate::core::layout::MAX_STRINGS;
+use crate::core::strings::{read_arena_into, Arena, ArenaTexts, Strings};
+use crate::core::trace::{Row, Trace};
+
+fn u16s(s: &str) -> Vec<u16> {
+    s.encode_utf16().collect()
+}
+
+/// A table with `texts` at ids 0, 1, ...
+fn table(texts: &[&str]) -> Strings {
+    let mut t = Strings::new();
+    let mut edits = Vec::new();
+    let mut text = Vec::new();
+    for (id, s) in texts.iter().enumerate() {
+        let u = u16s(s);
+        edits.extend([id as f64, u.len() as f64]);
+        text.extend(u);
+    }
+    t.apply(&edits, &text).expect("edits");
+    t
+}
+
+fn json_of(t: &Strings, id: usize) -> Option<String> {
+    t.get(id)
+        .map(|(json, _)| String::from_utf8(json.to_vec()).expect("utf-8"))
+}
+
+#[test]
+fn apply_sets_escapes_and_removes() {
+    let mut t = table(&["a", "q\"\n", "é", "\u{1F600}"]);
+    assert_eq!(t.len(), 4);
+    assert_eq!(json_of(&t, 0).as_deref(), Some("\"a\""));
+    assert_eq!(json_of(&t, 1).as_deref(), Some("\"q\\\"\\n\""));
+    assert_eq!(json_of(&t, 2).as_deref(), Some("\"é\""));
+    assert!(t.get(0).is_some_and(|(_, ascii)| ascii));
+    assert!(t.get(2).is_some_and(|(_, ascii)| !ascii));
+    // A lone surrogate is escaped, as JSON.stringify does.
+    t.apply(&[2.0, 1.0], &[0xd800]).expect("edit");
+    assert_eq!(json_of(&t, 2).as_deref(), Some("\"\\ud800\""));
+    // Remove, and removing again or an absent id does nothing.
+    t.apply(&[1.0, -1.0, 1.0, -1.0, 99.0, -1.0], &[])
+        .expect("edit");
+    assert_eq!(t.len(), 3);
+    assert!(t.get(1).is_none());
+    // A remove and a set of the same id apply in order.
+    t.apply(&[0.0, -1.0, 0.0, 1.0], &u16s("zextra"))
+        .expect("edit");
+    assert_eq!(json_of(&t, 0).as_deref(), Some("\"z\""));
+}
+
+#[test]
+fn apply_refuses_bad_edits_and_changes_nothing() {
+    let before = table(&["a", "b"]);
+    let cases: &[(&[f64], &str, &str)] = &[
+        (&[0.0], "", "3 numbers, not pairs"),
+        (&[-1.0, 0.0], "", "id -1"),
+        (&[0.5, 0.0], "", "id 0.5"),
+        (&[MAX_STRINGS as f64, 0.0], "", "id 16777216"),
+        (&[f64::NAN, 0.0], "", "id NaN"),
+        (&[0.0, -2.0], "", "length -2"),
+        (&[0.0, 1.5], "ab", "length 1.5"),
+        (&[0.0, f64::INFINITY], "", "length inf"),
+        (&[0.0, 1.0, 1.0, 2.0], "ab", "text ends early"),
+    ];
+    for (edits, text, why) in cases {
+        let mut t = before.clone();
+        // A valid edit first: it must not be applied either.
+        let mut all = vec![0.0, -1.0];
+        all.extend_from_slice(edits);
+        let e = t.apply(&all, &u16s(text)).expect_err(why);
+        assert_eq!(e.to_string(), format!("bad string edits: {why}"));
+        assert_eq!(t, before, "{why}: the table changed");
+    }
+}
+
+#[test]
+fn removing_the_last_ids_trims_the_table() {
+    let mut t = table(&["a"; 100]);
+    let edits: Vec<f64> = (1..100).flat_map(|id| [id as f64, -1.0]).collect();
+    t.apply(&edits, &[]).expect("edits");
+    assert_eq!(t.len(), 1);
+    // Setting a high id again still works.
+    t.apply(&[50.0, 1.0], &u16s("x")).expect("edit");
+    assert_eq!(json_of(&t, 50).as_deref(), Some("\"x\""));
+}
+
+/// Store arrays for segments in slots 0.. of a table of `cap` slots: per
+/// segment a name id and attributes (key id, kind, value).
+struct Arrays {
+    side: Vec<i32>,
+    arena: Vec<i32>,
+    values: Vec<f64>,
+}
+
+/// An attribute: key id, kind, value.
+type Attr = (i32, i32, f64);
+/// A segment's texts: name, then per attribute key, string value (or
+/// none), number.
+type SegText<'a> = (&'a str, &'a [(&'a str, Option<&'a str>, f64)]);
+
+fn arrays(cap: usize, segs: &[(i32, &[Attr])]) -> Arrays {
+    let size = 1 + segs.iter().map(|s| s.1.len()).sum::<usize>();
+    let mut a = Arrays {
+        side: vec![-1; cap],
+        arena: vec![0; 2 * size],
+        values: vec![0.0; size],
+    };
+    a.side.extend(std::iter::repeat_n(0, cap));
+    let mut e = 1;
+    for (s, (name, attrs)) in segs.iter().enumerate() {
+        a.side[s] = *name;
+        let mut prev = 0;
+        for &(key, kind, value) in attrs.iter() {
+            a.arena[e] = (key << 2) | kind;
+            a.values[e] = value;
+            if prev == 0 {
+                a.side[cap + s] = e as i32;
+            } else {
+                a.arena[size + prev] = e as i32;
+            }
+            prev = e;
+            e += 1;
+        }
+    }
+    a
+}
+
+fn view<'a>(a: &'a Arrays, strings: &'a Strings) -> Arena<'a> {
+    Arena {
+        side: &a.side,
+        arena: &a.arena,
+        values: &a.values,
+        strings,
+    }
+}
+
+fn row(index: usize, parent_row: Option<usize>, id: u64) -> Row {
+    Row {
+        index,
+        parent_row,
+        start: 0.25 * index as f64,
+        duration: 1.5,
+        exclusive: 0.75,
+        truncated: index == 2,
+        id,
+    }
+}
+
+#[test]
+fn the_arena_gives_the_payloads_json() {
+    // ids: 0 "GET /x", 1 "db \"q\"", 2 "sql", 3 "SELECT\n1", 4 "n", 5 "ok", 6 "é€😀"
+    let strings = table(&["GET /x", "db \"q\"", "sql", "SELECT\n1", "n", "ok", "é€😀"]);
+    let a = arrays(
+        8,
+        &[
+            (0, &[(4, 1, 200.0), (5, 2, 1.0), (4, 1, f64::NAN)]),
+            (1, &[(2, 0, 3.0), (6, 0, 6.0)]),
+            (6, &[]),
+            (0, &[(5, 2, 0.0), (4, 1, -0.5)]),
+        ],
+    );
+    let arena = view(&a, &strings);
+    let mut segs = Vec::new();
+    read_arena_into(&arena, 8, &[0, 1, 2, 3], &mut segs).expect("arena");
+    let texts = ArenaTexts { arena, segs: &segs };
+    // The same texts as a payload in the plain format.
+    let mut meta = Vec::new();
+    let mut text = Vec::new();
+    let put = |s: &str, text: &mut Vec<u16>| {
+        let u = u16s(s);
+        text.extend_from_slice(&u);
+        u.len() as f64
+    };
+    let segs_text: &[SegText<'_>] = &[
+        (
+            "GET /x",
+            &[("n", None, 200.0), ("ok", None, 1.0), ("n", None, f64::NAN)],
+        ),
+        (
+            "db \"q\"",
+            &[("sql", Some("SELECT\n1"), 0.0), ("é€😀", Some("é€😀"), 0.0)],
+        ),
+        ("é€😀", &[]),
+        ("GET /x", &[("ok", None, 0.0), ("n", None, -0.5)]),
+    ];
+    for (name, attrs) in segs_text {
+        meta.push(put(name, &mut text));
+        meta.push(attrs.len() as f64);
+        for (key, s, v) in attrs.iter() {
+            meta.push(put(key, &mut text));
+            match s {
+                Some(s) => {
+                    meta.push(0.0);
+                    meta.push(put(s, &mut text));
+                }
+                None if *key == "ok" => {
+                    meta.push(2.0);
+                    meta.push(*v);
+                }
+                None => {
+                    meta.push(1.0);
+                    meta.push(*v);
+                }
+            }
+        }
+    }
+    let payload = decode(&meta, &text, 4).expect("payload");
+    let trace = Trace {
+        trace_id: 7,
+        start: 1.5,
+        duration: 3.0,
+        dropped: 1,
+        rows: vec![
+            row(0, None, 1),
+            row(2, Some(0), 2),
+            row(1, Some(0), 3),
+            row(3, Some(2), 4),
+        ],
+    };
+    let got = trace_json(&trace, &texts, 1000.0);
+    assert_eq!(got, trace_json(&trace, &payload, 1000.0));
+    assert!(got.contains(r#""attributes":{"sql":"SELECT\n1","é€😀":"é€😀"}"#));
+}
+
+#[test]
+fn read_arena_refuses_what_does_not_fit() {
+    let strings = table(&["a", "b"]);
+    let good = || arrays(4, &[(0, &[(1, 0, 0.0), (0, 1, 2.5)])]);
+    let check = |a: &Arrays, cap: usize, why: &str| {
+        let mut segs = Vec::new();
+        let e = read_arena_into(&view(a, &strings), cap, &[0], &mut segs).expect_err(why);
+        assert_eq!(e.to_string(), format!("bad store arrays: {why}"));
+    };
+    check(&good(), 8, "side arrays hold 8 numbers, need 16");
+    let mut a = good();
+    a.arena.pop();
+    check(&a, 4, "arena holds 5 numbers, needs 6");
+    let mut a = good();
+    a.side[0] = 2;
+    check(&a, 4, "slot 0 names string 2, not in the table");
+    let mut a = good();
+    a.side[0] = -1;
+    check(&a, 4, "slot 0 names string -1, not in the table");
+    let mut a = good();
+    a.side[4] = 3;
+    check(&a, 4, "slot 0 lists entry 3");
+    let mut a = good();
+    a.side[4] = -5;
+    check(&a, 4, "slot 0 lists entry -5");
+    let mut a = good();
+    a.arena[3 + 2] = 2; // entry 2 points at itself
+    check(&a, 4, "the attribute list of slot 0 does not end");
+    let mut a = good();
+    a.arena[1] = 3;
+    check(&a, 4, "entry 1 has kind 3");
+    let mut a = good();
+    a.arena[1] = 9 << 2;
+    check(&a, 4, "entry 1 names string 9, not in the table");
+    let mut a = good();
+    a.values[1] = 0.5;
+    check(&a, 4, "entry 1 names string 0.5, not in the table");
+    let mut a = good();
+    a.values[1] = f64::NAN;
+    check(&a, 4, "entry 1 names string NaN, not in the table");
+    let mut a = good();
+    a.arena[1] = -4;
+    check(&a, 4, "entry 1 names string -1, not in the table");
+}
