@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::ptr;
 
 use napi::bindgen_prelude::{
-    Float64ArraySlice, FromNapiValue, ToNapiValue, TypeName, Utf16String, ValidateNapiValue,
+    External, Float64ArraySlice, FromNapiValue, Int32ArraySlice, ToNapiValue, TypeName,
+    Utf16String, ValidateNapiValue,
 };
 use napi::{check_status, sys, Error, Result, Status, ValueType};
 use napi_derive::napi;
@@ -26,6 +27,7 @@ use crate::core::layout::{
     OUT_DURATION, OUT_HEADER, OUT_ROW, OUT_START, ROW_DURATION, ROW_EXCLUSIVE, ROW_PARENT,
     ROW_SLOT, ROW_START, ROW_TRUNCATED,
 };
+use crate::core::strings::{read_arena_into, Arena, ArenaSeg, ArenaTexts, Strings};
 use crate::core::table::{self, Table, TableError, Taken, WalkScratch};
 use crate::core::trace::{assemble, assemble_into, AssembleScratch, EarlyIds, Trace};
 
@@ -45,7 +47,7 @@ fn slice_mut<'a>(a: &'a mut Float64ArraySlice<'_>) -> &'a mut [f64] {
 }
 
 /// True when two typed arrays share no memory.
-fn disjoint(a: &[f64], b: &[f64]) -> bool {
+fn disjoint<A, B>(a: &[A], b: &[B]) -> bool {
     let (a0, b0) = (a.as_ptr() as usize, b.as_ptr() as usize);
     let (a1, b1) = (a0 + std::mem::size_of_val(a), b0 + std::mem::size_of_val(b));
     a.is_empty() || b.is_empty() || a1 <= b0 || b1 <= a0
@@ -256,6 +258,8 @@ impl FromNapiValue for TextIn {
 #[derive(Default)]
 struct Scratch {
     texts: TextsBuf,
+    /// Where `finishJsonStrings` found each segment's texts.
+    segs: Vec<ArenaSeg>,
     taken: Taken,
     walk: WalkScratch,
     assemble: AssembleScratch,
@@ -435,6 +439,161 @@ pub fn finish_json_keyed(
         )
     })?;
     Ok(ascii.map(|(len, ascii)| JsonOut { len, ascii }))
+}
+
+/// A store's string table (`core::strings`): JS holds it as an `External`.
+#[napi(catch_unwind, ts_return_type = "object")]
+pub fn string_table() -> External<Strings> {
+    External::new(Strings::new())
+}
+
+fn not_a_table() -> Error {
+    Error::new(Status::InvalidArg, "not a string table")
+}
+
+/// A string table argument: the `Strings` inside an `External` that
+/// [`string_table`] made; any other value is refused.
+pub struct TableIn(&'static mut Strings);
+
+impl TypeName for TableIn {
+    fn type_name() -> &'static str {
+        "External"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::External
+    }
+}
+
+impl ValidateNapiValue for TableIn {}
+
+impl FromNapiValue for TableIn {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        let mut kind = 0;
+        // SAFETY: `value` is a value of this call's `env`.
+        let status = unsafe { sys::napi_typeof(env, value, &mut kind) };
+        if status != sys::Status::napi_ok || kind != sys::ValueType::napi_external {
+            return Err(not_a_table());
+        }
+        let mut data = ptr::null_mut();
+        // SAFETY: `value` is an external.
+        let status = unsafe { sys::napi_get_value_external(env, value, &mut data) };
+        if status != sys::Status::napi_ok || data.is_null() {
+            return Err(not_a_table());
+        }
+        // SAFETY: an external's data made by napi-rs starts with the TypeId
+        // it checks; the `Strings` lives as long as the External, which JS
+        // holds through this synchronous call, the only place it is used.
+        match unsafe { External::<Strings>::inner_from_raw_mut(data) } {
+            Some(strings) => Ok(TableIn(strings)),
+            None => Err(not_a_table()),
+        }
+    }
+}
+
+/// Applies `edits` to a store's string table: pairs `(id, length)`, each
+/// setting `id` to the next `length` units of `text`, or removing it when
+/// `length` is -1 (docs/binding-contract.md, "setStrings").
+#[napi(catch_unwind)]
+pub fn set_strings(
+    table: TableIn,
+    edits: Float64ArraySlice,
+    #[napi(ts_arg_type = "string")] _text: TextIn,
+) -> Result<()> {
+    TEXT_IN.with(|cell| {
+        let text = cell.borrow();
+        table
+            .0
+            .apply(&edits, &text)
+            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))
+    })
+}
+
+/// Like `finishJson`, but the names and attributes are read from the
+/// store's own arrays and its string table (docs/binding-contract.md,
+/// "finishJsonStrings"); the JSON is the same.
+#[allow(clippy::too_many_arguments)]
+#[napi(catch_unwind, ts_return_type = "string | null")]
+pub fn finish_json_strings(
+    mut m: Float64ArraySlice,
+    handle: f64,
+    end: f64,
+    time_origin: f64,
+    side: Int32ArraySlice,
+    arena: Int32ArraySlice,
+    values: Float64ArraySlice,
+    table: TableIn,
+    ids: Option<String>,
+) -> Result<Option<JsonOut>> {
+    if !disjoint(&m, &side) {
+        return Err(overlap_error("the side arrays"));
+    }
+    if !disjoint(&m, &arena) {
+        return Err(overlap_error("the attribute arena"));
+    }
+    if !disjoint(&m, &values) {
+        return Err(overlap_error("the attribute values"));
+    }
+    let mut t = Table::new(slice_mut(&mut m)).map_err(to_js)?;
+    let view = Arena {
+        side: &side,
+        arena: &arena,
+        values: &values,
+        strings: table.0,
+    };
+    let capacity = t.capacity();
+    let written = SCRATCH.with(|cell| -> Result<Option<(usize, bool)>> {
+        let mut guard = cell.borrow_mut();
+        let sc = &mut *guard;
+        // Read everything before anything is freed, so a bad call leaves
+        // the transaction in place.
+        if !t
+            .transaction_slots_into(handle, &mut sc.taken.slots, &mut sc.walk)
+            .map_err(to_js)?
+        {
+            return Ok(None);
+        }
+        read_arena_into(&view, capacity, &sc.taken.slots, &mut sc.segs)
+            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+        let count = sc.taken.slots.len();
+        let early = match ids.as_deref() {
+            Some(ids) => Some(
+                EarlyIds::parse(ids.as_bytes(), count)
+                    .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?,
+            ),
+            None => None,
+        };
+        if !t
+            .take_walked(handle, &mut sc.taken, &mut sc.walk)
+            .map_err(to_js)?
+        {
+            return Ok(None);
+        }
+        let trace = sc.trace.get_or_insert_with(|| Trace {
+            trace_id: 0,
+            start: 0.0,
+            duration: 0.0,
+            dropped: 0,
+            rows: Vec::new(),
+        });
+        let taken = &sc.taken;
+        let scratch = &mut sc.assemble;
+        with_thread_ids(|ids| {
+            assemble_into(&taken.segments, end, taken.dropped, ids, scratch, trace)
+        });
+        if let Some(early) = early {
+            early.apply(trace);
+        }
+        let texts = ArenaTexts {
+            arena: view,
+            segs: &sc.segs,
+        };
+        Ok(Some(JSON_OUT.with(|cell| {
+            let mut out = cell.borrow_mut();
+            write_trace_json(&mut out, trace, &texts, time_origin)
+        })))
+    })?;
+    Ok(written.map(|(len, ascii)| JsonOut { len, ascii }))
 }
 
 /// Live counts read off every slot of the store.

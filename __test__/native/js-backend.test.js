@@ -3,11 +3,13 @@
 // The pure-JS backend (lib/native/js-backend.js) against the native addon:
 // a property test drives both with the same random command lists over two
 // buffers that start equal (the store's hot path emulated on the buffer,
-// reserve, grow, finish, finishJson, scan, leaks, check, fields corrupted
-// now and then), and compares after every command the whole buffer bit for
-// bit, the results, the rows, the JSON (ids masked: they are random) and
-// the errors. Unit tests cover the layout, JSON numbers and strings, ids and
-// every error path.
+// reserve, grow, shrink, finish, finishJson, finishJsonKeyed, string tables
+// and finishJsonStrings, scan, leaks, check, fields corrupted now and then),
+// and compares after every command the whole buffer bit for bit, the
+// results, the rows, the JSON (ids masked: they are random) and the errors.
+// Unit tests cover the layout, JSON numbers and strings, ids and every error
+// path; the JS backend's finishJsonStrings is also checked on its own,
+// against its finishJsonKeyed and error by error.
 //
 // The native binary is loaded by path; a missing one is built first, and
 // one that cannot be loaded fails the suite (nothing is skipped).
@@ -107,6 +109,9 @@ class Side {
   }
 
   get cap () { return this.m[H_CAPACITY] }
+
+  /** This side's string table, made on first use. */
+  get table () { return (this._table ??= this.b.stringTable()) }
 
   at (k, s) { return col(this.cap, k) + s }
 
@@ -263,6 +268,32 @@ const command = fc.oneof(
       keyed: fc.boolean()
     })
   },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      c: fc.constant('sjson'),
+      p: pick,
+      h: rarely(anyNumber),
+      t: time,
+      origin: fc.oneof(fc.constant(1.7e12 + 0.25), anyNumber),
+      bad: rarely(fc.constantFrom('name', 'entry', 'cycle', 'kind', 'key', 'value', 'side-length', 'arena-length', 'overlap', 'types', 'table',
+        'ids-length', 'ids-trace', 'ids-span', 'ids-unicode')),
+      upper: fc.boolean(),
+      spare: fc.integer({ min: 0, max: 4 }),
+      shuffle: fc.nat(),
+      k: fc.nat()
+    })
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      c: fc.constant('strings'),
+      how: fc.constantFrom('remove', 'remove', 'replace', 'replace', 'junk', 'absent', 'none', 'odd', 'id', 'length', 'short', 'types', 'table'),
+      p: pick,
+      s: text,
+      k: fc.nat()
+    })
+  },
   { weight: 2, arbitrary: fc.record({ c: fc.constant('reserve'), want: fc.constantFrom(0, 1, 7, 256, 300, -1, 2.5, NaN, 2 ** 32 + 3) }) },
   { weight: 1, arbitrary: fc.record({ c: fc.constant('grow'), how: fc.constantFrom('double', 'same', 'quad', 'misfit', 'shrink') }) },
   { weight: 2, arbitrary: fc.record({ c: fc.constant('shrink'), how: fc.constantFrom('half', 'half', 'quarter', 'min', 'same', 'larger', 'misfit', 'odd', 'overlap') }) },
@@ -384,6 +415,197 @@ function payloadFor (side, handle, names, attrs, early, cmd) {
   return { meta: new Float64Array(meta), text: textOut, ids, early: { traceId, spans: handles.map((h) => early.spans.get(h)).filter(Boolean) } }
 }
 
+// The program's model of what the string tables hold (the same on both
+// sides): `idOf` the id a string is interned at, `textOf` the string at an
+// id; ids come from `free` (removed ones), else from `next`.
+const stringModel = () => ({ idOf: new Map(), textOf: new Map(), free: [], next: 0 })
+
+/** The id of `str`, interning it (and adding the edit that sets it) when new. */
+function intern (strings, str, edits, pieces) {
+  let id = strings.idOf.get(str)
+  if (id === undefined) {
+    do id = strings.free.length > 0 ? strings.free.pop() : strings.next++
+    while (strings.textOf.has(id))
+    strings.idOf.set(str, id)
+    strings.textOf.set(id, str)
+    edits.push(id, str.length)
+    pieces.push(str)
+  }
+  return id
+}
+
+/** The model after `setStrings` set `id` to `str`. */
+function modelSet (strings, id, str) {
+  const old = strings.textOf.get(id)
+  if (old !== undefined && strings.idOf.get(old) === id) strings.idOf.delete(old)
+  strings.textOf.set(id, str)
+  if (!strings.idOf.has(str)) strings.idOf.set(str, id)
+}
+
+/** The model after `setStrings` removed `id`. */
+function modelRemove (strings, id) {
+  const str = strings.textOf.get(id)
+  if (str === undefined) return
+  strings.textOf.delete(id)
+  if (strings.idOf.get(str) === id) strings.idOf.delete(str)
+  strings.free.push(id)
+}
+
+/** A string id the tables do not hold, one of several kinds (`k` picks); `word`: one that survives `<< 2`. */
+function absentId (strings, k, word = false) {
+  const candidates = [strings.next + 3, 2 ** 24 - 1, 2 ** 23 + 5, 2 ** 28 - 1, -1, word ? -(2 ** 29) : -(2 ** 31), word ? 2 ** 29 - 1 : 2 ** 31 - 1]
+  for (let i = 0; i < candidates.length; i++) {
+    const id = candidates[(k + i) % candidates.length]
+    if (!strings.textOf.has(id)) return id
+  }
+  return -1
+}
+
+/** A permutation of 1..count, from `seed` (a small LCG: the same on both sides). */
+function shuffled (count, seed) {
+  const order = Array.from({ length: count }, (_, i) => i + 1)
+  let x = seed % 2147483648
+  for (let i = order.length - 1; i > 0; i--) {
+    x = (x * 1103515245 + 12345) % 2147483648
+    const j = x % (i + 1)
+    const t = order[i]
+    order[i] = order[j]
+    order[j] = t
+  }
+  return order
+}
+
+/**
+ * The store's arrays `finishJsonStrings` takes for the transaction of
+ * `handle` (docs/binding-contract.md; lib/store/segment-store.js keeps them
+ * so), from the names and attributes the program gave, walking NEXT from the
+ * root as `payloadFor` does: `side` (the name's id, then the first entry,
+ * per slot; other slots junk), `arena` (per entry its key word, then the
+ * next entry; entries in a shuffled order, spare ones junk) and `values`;
+ * and the edits (and their text) that put the strings new to the model in
+ * the tables, as the store syncs them before the call. `cmd.bad` breaks one
+ * thing.
+ */
+function storeArraysFor (side, handle, names, attrs, strings, cmd) {
+  const m = side.m
+  const cap = (m.length - HEADER_LEN) / COLUMNS // the store's own size: the header's may be corrupted
+  const mask = cap - 1
+  const edits = []
+  const pieces = []
+  const id = (str) => intern(strings, str, edits, pieces)
+  const root = m[col(cap, L.C_ROOT) + (handle & mask)]
+  let n = m[col(cap, L.C_COUNT) + (root & mask)]
+  n = Number.isInteger(n) && n >= 1 && n <= 2000 ? n : 1
+  const truthy = [1, -1, 0.5, NaN, Infinity, 5e-324]
+  const segs = []
+  let total = 0
+  let cur = root
+  for (let k = 0; k < n; k++) {
+    const list = attrs.get(cur) ?? []
+    const entries = []
+    for (let i = 0; i < list.length; i += 2) {
+      const v = list[i + 1]
+      const key = id(list[i])
+      if (typeof v === 'string') entries.push([key, 0, id(v)])
+      else if (typeof v === 'number') entries.push([key, 1, v])
+      else entries.push([key, 2, v ? truthy[(cmd.k + i) % truthy.length] : (cmd.k + i) % 2 === 0 ? 0 : -0])
+    }
+    segs.push({ slot: cur & mask, name: id(names.get(cur) ?? 'unnamed'), entries, at: [] })
+    total += entries.length
+    cur = m[col(cap, L.C_NEXT) + (cur & mask)]
+  }
+  // Something for an entry's breakage to break (the JSON is not compared then).
+  if (['cycle', 'kind', 'key', 'value'].includes(cmd.bad) && total === 0) {
+    segs[cmd.k % segs.length].entries.push([id('k'), 0, id('v')], [id('n'), 1, 2.5])
+    total = 2
+  }
+  const A = total + 1 + cmd.spare
+  const order = shuffled(A - 1, cmd.shuffle)
+  let sideArray = new Int32Array(2 * cap).fill(-7)
+  let arena = new Int32Array(2 * A).fill(-5) // unused entries: kind 3
+  const values = new Float64Array(A).fill(NaN)
+  let next = 0
+  for (const seg of segs) {
+    sideArray[seg.slot] = seg.name
+    let prev = 0
+    for (const [key, kind, v] of seg.entries) {
+      const e = order[next++]
+      arena[e] = (key << 2) | kind
+      values[e] = v
+      if (prev === 0) sideArray[cap + seg.slot] = e
+      else arena[A + prev] = e
+      seg.at.push(e)
+      prev = e
+    }
+    if (prev === 0) sideArray[cap + seg.slot] = 0
+    else arena[A + prev] = 0
+  }
+  const listed = segs.find((g) => g.at.length > 0)
+  const any = segs[cmd.k % segs.length]
+  const resized = (Type, a, len) => {
+    const t = new Type(len)
+    t.set(a.subarray(0, Math.min(len, a.length)))
+    return t
+  }
+  switch (cmd.bad) {
+    case 'name': sideArray[any.slot] = absentId(strings, cmd.k); break
+    case 'entry': {
+      const e = [A, -3, A + 7, 2 ** 31 - 1, -(2 ** 31)][cmd.k % 5]
+      if (listed !== undefined && cmd.k % 2 === 1) arena[A + listed.at[listed.at.length - 1]] = e
+      else sideArray[cap + (listed ?? any).slot] = e
+      break
+    }
+    case 'cycle': if (listed !== undefined) arena[A + listed.at[listed.at.length - 1]] = listed.at[cmd.k % listed.at.length]; break
+    case 'kind': if (listed !== undefined) arena[listed.at[0]] = [arena[listed.at[0]] | 3, -1, -(2 ** 31) + 3][cmd.k % 3]; break
+    case 'key': if (listed !== undefined) arena[listed.at[0]] = (absentId(strings, cmd.k, true) << 2) | (arena[listed.at[0]] & 3); break
+    case 'value': {
+      const g = segs.find((x) => x.entries.some((en) => en[1] === 0))
+      if (g !== undefined) {
+        const e = g.at[g.entries.findIndex((en) => en[1] === 0)]
+        values[e] = [absentId(strings, cmd.k), 1.5, NaN, Infinity, -0, 2 ** 28, -1][cmd.k % 7]
+      }
+      break
+    }
+    case 'side-length': sideArray = resized(Int32Array, sideArray, [2 * cap + 1, 2 * cap - 1, 0, cap][cmd.k % 4]); break
+    case 'arena-length': arena = resized(Int32Array, arena, [2 * A + 1, 2 * A - 1, 0, A][cmd.k % 4]); break
+  }
+  return { side: sideArray, arena, values, edits: new Float64Array(edits), text: pieces.join('') }
+}
+
+/**
+ * The arguments `finishJsonStrings` gets on side `s` (`other` the other
+ * side), for the arrays `st`: the breakages that depend on the side (a view
+ * of its own buffer, a wrong type, another table) applied.
+ */
+function stringsArgs (s, other, st, cmd) {
+  let { side, arena, values } = st
+  let table = s.table
+  const k = cmd.k
+  switch (cmd.bad) {
+    case 'overlap': {
+      const buf = s.m.buffer
+      if (k % 3 === 0) side = new Int32Array(buf, 4 * (k % 5), Math.min(side.length, 2 * s.m.length - 5))
+      else if (k % 3 === 1) arena = new Int32Array(buf, 8 * (s.m.length - 1), 2)
+      else values = new Float64Array(buf, 8 * (s.m.length - Math.min(values.length, 3)), Math.min(values.length, 3))
+      break
+    }
+    case 'types':
+      switch (k % 6) {
+        case 0: side = Float64Array.from(side); break
+        case 1: arena = Uint32Array.from(arena); break
+        case 2: values = Int32Array.from(values, (v) => v | 0); break
+        case 3: side = Array.from(side); break
+        case 4: arena = new DataView(arena.buffer); break
+        default: values = Array.from(values)
+      }
+      break
+    case 'table':
+      table = [other.table, {}, null, undefined, Object.create(Object.getPrototypeOf(s.table)), s.m][k % 6]
+      break
+  }
+  return { side, arena, values, table }
+}
+
 /** Runs one program of commands on both backends, comparing after each. */
 function runProgram (next, program) {
   const pair = { n: new Side(N, MIN_CAPACITY, next), j: new Side(J, MIN_CAPACITY, next) }
@@ -392,6 +614,7 @@ function runProgram (next, program) {
   const names = new Map()
   const attrs = new Map()
   const early = { spans: new Map(), traces: new Map() }
+  const strings = stringModel()
   const maxSegments = 40
   for (const [i, cmd] of program.entries()) {
     const what = `command ${i} ${JSON.stringify(cmd)}`
@@ -492,6 +715,100 @@ function runProgram (next, program) {
           }
           assert.doesNotThrow(() => JSON.parse(b), `${what}: JSON parses`)
         })
+        break
+      }
+      case 'sjson': {
+        const h = cmd.h ?? pickFrom(handles, cmd.p, pair.n)
+        const idsBad = cmd.bad?.startsWith('ids-') ? cmd.bad : undefined
+        // The keyed payload, for its early ids and for the JSON to compare with.
+        const p = payloadFor(pair.n, h, names, attrs, early, { keyed: true, bad: idsBad, upper: cmd.upper })
+        const st = storeArraysFor(pair.n, h, names, attrs, strings, cmd)
+        if (st.edits.length > 0) {
+          const r = both(pair, `${what}: sync`, (s, b) => b.setStrings(s.table, st.edits, st.text))
+          assert.equal(r.error, undefined, `${what}: sync`)
+        }
+        const copy = pair.n.m.slice()
+        const r = both(pair, what, (s, b) => {
+          const a = stringsArgs(s, s === pair.n ? pair.j : pair.n, st, cmd)
+          return b.finishJsonStrings(s.m, h, cmd.t, cmd.origin, a.side, a.arena, a.values, a.table, p.ids)
+        }, (a, b) => {
+          assert.equal(a === null, b === null, `${what}: null`)
+          if (a === null) return
+          checkJsonIds(a, `${what}: native`)
+          checkJsonIds(b, `${what}: js`)
+          assert.equal(maskJson(b), maskJson(a), `${what}: JSON`)
+          assert.doesNotThrow(() => JSON.parse(b), `${what}: JSON parses`)
+        })
+        tally('finishJsonStrings', r)
+        if (cmd.bad === null && typeof r.value === 'string') {
+          // The same trace through finishJsonKeyed, on a copy of the buffer
+          // as it was: the same JSON.
+          const ref = outcome(N, (b) => b.finishJsonKeyed(copy, h, cmd.t, cmd.origin, p.meta, p.text, p.ids))
+          if (typeof ref.value === 'string') assert.equal(maskJson(r.value), maskJson(ref.value), `${what}: finishJsonKeyed's JSON`)
+          tally('finishJsonStrings = finishJsonKeyed', ref)
+        }
+        break
+      }
+      case 'strings': {
+        const present = [...strings.textOf.keys()]
+        const some = present.length > 0 ? present[cmd.p % present.length] : 0
+        const edits = []
+        let t = ''
+        let after = () => {}
+        const set = (id, str) => {
+          edits.push(id, str.length)
+          t += str
+        }
+        // The bad ones replace a string first: that must not be applied either.
+        switch (cmd.how) {
+          case 'remove': {
+            const ids = present.length > 0 ? [some, present[(cmd.p + 1 + cmd.k) % present.length], some] : [5]
+            for (const id of ids) edits.push(id, -1)
+            after = () => { for (const id of ids) modelRemove(strings, id) }
+            break
+          }
+          case 'replace':
+            set(some, cmd.s)
+            after = () => modelSet(strings, some, cmd.s)
+            break
+          case 'junk': {
+            // Not near MAX_STRINGS: the native table is a Vec by id, so
+            // setting id 2^24 - 1 would take 320 MiB.
+            const id = [2 ** 17 - 1, 100000, strings.next + 1, 0, -0][cmd.k % 5]
+            set(id, cmd.s)
+            set(id, cmd.s + '!')
+            after = () => modelSet(strings, id + 0, cmd.s + '!')
+            break
+          }
+          case 'absent': {
+            const id = [2 ** 24 - 2, strings.next + 50][cmd.k % 2]
+            if (!strings.textOf.has(id)) edits.push(id, -1, id, -1)
+            break
+          }
+          case 'none': t = cmd.s; break
+          case 'odd': set(some, cmd.s + 'x'); edits.push(3); break
+          case 'id': set(some, cmd.s + 'x'); edits.push([-1, 1.5, NaN, 2 ** 28, Infinity, -0.5, -Infinity, 2 ** 53][cmd.k % 8], 0); break
+          case 'length': set(some, cmd.s + 'x'); edits.push(some, [-2, 0.5, NaN, 2 ** 53, Infinity, -Infinity, -1.5, 2 ** 64][cmd.k % 8]); break
+          case 'short': set(some, cmd.s + 'x'); edits.push(some, 1); break
+          default: set(some, cmd.s + 'x') // types, table
+        }
+        const r = both(pair, what, (s, b) => {
+          let table = s.table
+          let e = new Float64Array(edits)
+          let tx = t
+          if (cmd.how === 'types') {
+            switch (cmd.k % 4) {
+              case 0: e = new Int32Array(edits.length); break
+              case 1: e = edits; break
+              case 2: tx = 7; break
+              default: tx = undefined
+            }
+          }
+          if (cmd.how === 'table') table = [(s === pair.n ? pair.j : pair.n).table, {}, null, Object.create(Object.getPrototypeOf(s.table)), e][cmd.k % 5]
+          return b.setStrings(table, e, tx)
+        })
+        tally('setStrings', r)
+        if (r.error === undefined) after()
         break
       }
       case 'reserve':
@@ -596,7 +913,9 @@ describe('the JS backend matches the native addon', () => {
       ),
       fcParams(800)
     )
-    for (const want of ['shrink: true', 'shrink: error', 'finishJsonKeyed: value', 'finishJsonKeyed: null', 'finishJsonKeyed: error']) {
+    for (const want of ['shrink: true', 'shrink: error', 'finishJsonKeyed: value', 'finishJsonKeyed: null', 'finishJsonKeyed: error',
+      'finishJsonStrings: value', 'finishJsonStrings: null', 'finishJsonStrings: error', 'finishJsonStrings = finishJsonKeyed: value',
+      'setStrings: value', 'setStrings: error']) {
       assert.ok(outcomes.get(want) > 0, `some command gave ${want} (${JSON.stringify([...outcomes])})`)
     }
   })
@@ -888,6 +1207,17 @@ describe('errors: same conditions, classes, codes and words', () => {
       same(`finishJson(meta=${label})`, (b, m) => b.finishJson(m, 1, 1, 0, v, '', undefined))
       same(`finishJson(text=${label})`, (b, m) => b.finishJson(m, 1, 1, 0, out(), v, undefined), { expectError: false })
       same(`finishJson(ids=${label})`, (b, m) => b.finishJson(m, 1, 1, 0, out(), '', v), { expectError: false })
+      same(`setStrings(table=${label})`, (b) => b.setStrings(v, new Float64Array(2), 'x'))
+      same(`setStrings(edits=${label})`, (b) => b.setStrings(b.stringTable(), v, 'x'), { expectError: false })
+      same(`setStrings(text=${label})`, (b) => b.setStrings(b.stringTable(), new Float64Array(0), v), { expectError: false })
+      const strings = (b, m, k) => {
+        const args = [m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0), b.stringTable(), undefined]
+        args[k] = v
+        return b.finishJsonStrings(...args)
+      }
+      for (const [k, name] of ['m', 'handle', 'end', 'timeOrigin', 'side', 'arena', 'values', 'table', 'ids'].entries()) {
+        same(`finishJsonStrings(${name}=${label})`, (b, m) => strings(b, m, k), { expectError: false })
+      }
       same(`scan(${label})`, (b) => b.scan(v))
       same(`check(${label})`, (b) => b.check(v))
       for (let k = 1; k <= 3; k++) {
@@ -898,6 +1228,13 @@ describe('errors: same conditions, classes, codes and words', () => {
     same('first failing argument wins', (b) => b.finish('x', 'y', 'z', 'w'))
     same('missing arguments are undefined', (b, m) => b.finishJson(m, 1, 1, 0, out()))
     same('a missing ids is None', (b, m) => b.finishJson(m, 1, 1, 0, out(), ''), { expectError: false })
+    same('setStrings: first failing argument wins', (b) => b.setStrings({}, 'x', 5))
+    same('finishJsonStrings: first failing argument wins', (b, m) => b.finishJsonStrings(m, 1, 1, 0, [], {}, new Int32Array(1), {}, 5))
+    same('finishJsonStrings: the table before ids', (b, m) => b.finishJsonStrings(m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0), {}, 5))
+    same('finishJsonStrings: missing arguments are undefined', (b, m) => b.finishJsonStrings(m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0)))
+    same('finishJsonStrings: a missing ids is None', (b, m) => b.finishJsonStrings(m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0), b.stringTable()), { expectError: false })
+    same('a table of the other backend is not a table', (b) => b.setStrings((b === N ? J : N).stringTable(), new Float64Array(0), ''))
+    same('a table of the other backend is not a table (finishJsonStrings)', (b, m) => b.finishJsonStrings(m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0), (b === N ? J : N).stringTable()))
   })
 
   it('buffers that are not store buffers', () => {
@@ -924,7 +1261,8 @@ describe('errors: same conditions, classes, codes and words', () => {
         scan: (b, m) => b.scan(m),
         leaks: (b, m) => b.leaks(m, 1, 1, 1, out()),
         check: (b, m) => b.check(m),
-        grow: (b, m) => b.grow(m, new Float64Array(bufferLen(2048)))
+        grow: (b, m) => b.grow(m, new Float64Array(bufferLen(2048))),
+        finishJsonStrings: (b, m) => b.finishJsonStrings(m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0), b.stringTable())
       })) {
         same(`${fn} of ${name}`, (b) => call(b, make()))
       }
@@ -947,6 +1285,17 @@ describe('errors: same conditions, classes, codes and words', () => {
     same('finish into an empty view of the store', (b, m) => b.finish(m, 1, 1, view(m, 3, 0)), { buffers: shared, expectError: false })
     same('finishJson with meta in the store', (b, m) => b.finishJson(m, 1, 1, 0, view(m, 5, 2), 'ab'), { buffers: shared })
     same('leaks into the store', (b, m) => b.leaks(m, 1, 1, 1, view(m, 0, 3)), { buffers: shared })
+    const ints = (m, from, len) => new Int32Array(m.buffer, 4 * from, len)
+    const strings = (b, m, side, arena, values) => b.finishJsonStrings(m, 1, 1, 0, side, arena, values, b.stringTable())
+    const [side, arena, values] = [new Int32Array(2048), new Int32Array(2), new Float64Array(1)]
+    same('finishJsonStrings with the side arrays in the store', (b, m) => strings(b, m, ints(m, 2 * bufferLen(1024) - 1, 2048), arena, values), { buffers: shared })
+    same('finishJsonStrings with the side arrays just past the store', (b, m) => strings(b, m, ints(m, 2 * bufferLen(1024), 2048), arena, values), { buffers: shared, expectError: false })
+    same('finishJsonStrings with the arena in the store', (b, m) => strings(b, m, side, ints(m, 1, 2), values), { buffers: shared })
+    same('finishJsonStrings with the values in the store', (b, m) => strings(b, m, side, arena, view(m, 7, 1)), { buffers: shared })
+    same('finishJsonStrings with an empty view of the store', (b, m) => strings(b, m, side, ints(m, 3, 0), view(m, 3, 0)), { buffers: shared, expectError: false })
+    same('finishJsonStrings: the side arrays\' overlap first', (b, m) => strings(b, m, ints(m, 0, 2048), ints(m, 0, 2), view(m, 0, 1)), { buffers: shared })
+    same('finishJsonStrings: the arena\'s before the values\'', (b, m) => strings(b, m, side, ints(m, 0, 2), view(m, 0, 1)), { buffers: shared })
+    same('finishJsonStrings: an overlap before the store is checked', (b, m) => strings(b, view(m, 0, 10), side, ints(m, 0, 2), values), { buffers: shared })
     same('grow into itself', (b, m) => b.grow(m, m), { buffers: shared })
     same('grow into an overlapping buffer', (b, m) => b.grow(m, view(m, 100, bufferLen(2048) - 100 > bufferLen(1024) * 2 ? 10 : bufferLen(1024))), { buffers: shared })
     for (const len of [0, 5, HEADER_LEN, bufferLen(1024) + 1, bufferLen(512), bufferLen(3072), bufferLen(2 ** 25)]) {
@@ -1085,5 +1434,476 @@ describe('errors: same conditions, classes, codes and words', () => {
 
   it('_panicForTest throws the same error', () => {
     same('_panicForTest', (b) => b._panicForTest())
+  })
+})
+
+// ---------------------------------------------------------------------------
+// String tables and finishJsonStrings, case by case.
+
+/** A store of `b` with one transaction of `segments` ([parentIndex, start, end]); its side and handles. */
+function storeWith (b, segments, next = 1000) {
+  const side = new Side(b, MIN_CAPACITY, next)
+  const handles = []
+  for (const [p, start, end] of segments) {
+    const h = p < 0 ? side.startTransaction(start) : side.startSegment(handles[p], start, 1e9)
+    handles.push(h)
+    if (end !== undefined) side.endSegment(h, end)
+  }
+  return { side, handles }
+}
+
+/** A table of `b` holding `strings` at ids 0, 1, ... (undefined: none). */
+function tableOf (b, strings) {
+  const table = b.stringTable()
+  const edits = []
+  strings.forEach((str, id) => { if (str !== undefined) edits.push(id, str.length) })
+  b.setStrings(table, new Float64Array(edits), strings.filter((x) => x !== undefined).join(''))
+  return table
+}
+
+/**
+ * What `table` (of `b`) holds at each of `ids`: the string, or undefined
+ * (read back through finishJsonStrings on a store of its own, as a name).
+ */
+function namesOf (b, table, ids) {
+  return ids.map((id) => {
+    const { side, handles } = storeWith(b, [[-1, 0]])
+    const s = handles[0] & (side.cap - 1)
+    const names = new Int32Array(2 * side.cap)
+    names[s] = id
+    const r = outcome(b, () => b.finishJsonStrings(side.m, handles[0], 1, 0, names, new Int32Array(2), new Float64Array(1), table))
+    if (r.error !== undefined) {
+      assert.equal(r.error.message, `bad store arrays: slot ${s} names string ${id}, not in the table`)
+      return undefined
+    }
+    return JSON.parse(r.value).name
+  })
+}
+
+/**
+ * The store's arrays for segments `segs` of `side` (each { h, name: id,
+ * attrs: [[keyId, kind, value]] }): entries numbered from 1 in that order,
+ * `spare` unused ones after them. `at[i]`: segment i's entries.
+ */
+function arraysOf (side, segs, spare = 0) {
+  const cap = side.cap
+  let A = 1 + spare
+  for (const g of segs) A += g.attrs.length
+  const names = new Int32Array(2 * cap).fill(-9)
+  const arena = new Int32Array(2 * A).fill(-1)
+  const values = new Float64Array(A).fill(NaN)
+  const at = []
+  let e = 1
+  for (const g of segs) {
+    const s = g.h & (cap - 1)
+    names[s] = g.name
+    names[cap + s] = 0
+    const mine = []
+    for (const [key, kind, v] of g.attrs) {
+      arena[e] = (key << 2) | kind
+      values[e] = v
+      if (mine.length === 0) names[cap + s] = e
+      else arena[A + mine[mine.length - 1]] = e
+      arena[A + e] = 0
+      mine.push(e++)
+    }
+    at.push(mine)
+  }
+  return { side: names, arena, values, A, at }
+}
+
+/** The keyed payload (finishJsonKeyed) of segments in creation order, each { name, attrs: [[key, value]] }. */
+function keyedPayloadOf (segs) {
+  const keys = new Map()
+  const meta = [0, 0]
+  let body = ''
+  for (const g of segs) {
+    body += g.name
+    meta.push(g.name.length, g.attrs.length)
+    for (const [key, v] of g.attrs) {
+      if (!keys.has(key)) keys.set(key, keys.size)
+      meta.push(keys.get(key))
+      body += pushValue(meta, v)
+    }
+  }
+  meta[0] = keys.size
+  meta[1] = meta.length
+  for (const key of keys.keys()) meta.push(key.length)
+  return { meta: new Float64Array(meta), text: [...keys.keys()].join('') + body }
+}
+
+// The strings of the case-by-case tests, and the transaction they name:
+// root (0) with key 3 = value 4, key 5 = 1.5, key 3 = true; child (1) with
+// none; grandchild (2) with key 5 = value 4.
+const STRINGS = ['root', 'child', 'grandchild', 'key', 'value', 'k"\\\ud800\n']
+const TREE = [[-1, 0], [0, 1], [1, 2, 3]]
+const treeSegs = (handles) => [
+  { h: handles[0], name: 0, attrs: [[3, 0, 4], [5, 1, 1.5], [3, 2, 1]] },
+  { h: handles[1], name: 1, attrs: [] },
+  { h: handles[2], name: 2, attrs: [[5, 0, 4]] }
+]
+
+/**
+ * The bad calls of finishJsonStrings on TREE: each breaks its arrays (or
+ * the store, or ids) and says the error; `c` has the capacity, slots,
+ * handles, entries (`at`) and entry count A.
+ */
+const arrayCases = {
+  'side arrays one short': { edit: (a) => { a.side = a.side.slice(0, -1) }, error: (c) => `bad store arrays: side arrays hold ${2 * c.cap - 1} numbers, need ${2 * c.cap}` },
+  'side arrays one long': { edit: (a) => { const t = new Int32Array(a.side.length + 1); t.set(a.side); a.side = t }, error: (c) => `bad store arrays: side arrays hold ${2 * c.cap + 1} numbers, need ${2 * c.cap}` },
+  'side arrays empty': { edit: (a) => { a.side = new Int32Array(0) }, error: (c) => `bad store arrays: side arrays hold 0 numbers, need ${2 * c.cap}` },
+  'arena one short': { edit: (a) => { a.arena = a.arena.slice(0, -1) }, error: (c) => `bad store arrays: arena holds ${2 * c.A - 1} numbers, needs ${2 * c.A}` },
+  'values one long': { edit: (a) => { const t = new Float64Array(a.values.length + 1); t.set(a.values); a.values = t }, error: (c) => `bad store arrays: arena holds ${2 * c.A} numbers, needs ${2 * c.A + 2}` },
+  'both lengths wrong: the side arrays first': { edit: (a) => { a.side = a.side.slice(1); a.arena = a.arena.slice(1) }, error: (c) => `bad store arrays: side arrays hold ${2 * c.cap - 1} numbers, need ${2 * c.cap}` },
+  'root name not in the table': { edit: (a, c) => { a.side[c.slots[0]] = 9 }, error: (c) => `bad store arrays: slot ${c.slots[0]} names string 9, not in the table` },
+  'name -1': { edit: (a, c) => { a.side[c.slots[1]] = -1 }, error: (c) => `bad store arrays: slot ${c.slots[1]} names string -1, not in the table` },
+  'name MAX_STRINGS': { edit: (a, c) => { a.side[c.slots[2]] = 2 ** 24 }, error: (c) => `bad store arrays: slot ${c.slots[2]} names string 16777216, not in the table` },
+  'name removed': { strings: STRINGS.map((x, i) => (i === 1 ? undefined : x)), error: (c) => `bad store arrays: slot ${c.slots[1]} names string 1, not in the table` },
+  'first entry A': { edit: (a, c) => { a.side[c.cap + c.slots[0]] = c.A }, error: (c) => `bad store arrays: slot ${c.slots[0]} lists entry ${c.A}` },
+  'first entry -1': { edit: (a, c) => { a.side[c.cap + c.slots[1]] = -1 }, error: (c) => `bad store arrays: slot ${c.slots[1]} lists entry -1` },
+  'a next entry past the arena': { edit: (a, c) => { a.arena[c.A + c.at[0][1]] = c.A + 3 }, error: (c) => `bad store arrays: slot ${c.slots[0]} lists entry ${c.A + 3}` },
+  'a list that loops': { edit: (a, c) => { a.arena[c.A + c.at[0][2]] = c.at[0][0] }, error: (c) => `bad store arrays: the attribute list of slot ${c.slots[0]} does not end` },
+  'an entry that is its own next': { edit: (a, c) => { a.arena[c.A + c.at[2][0]] = c.at[2][0] }, error: (c) => `bad store arrays: the attribute list of slot ${c.slots[2]} does not end` },
+  'kind 3': { edit: (a, c) => { a.arena[c.at[0][1]] |= 3 }, error: (c) => `bad store arrays: entry ${c.at[0][1]} has kind 3` },
+  'a key word of -1': { edit: (a, c) => { a.arena[c.at[2][0]] = -1 }, error: (c) => `bad store arrays: entry ${c.at[2][0]} has kind 3` },
+  'kind before key': { edit: (a, c) => { a.arena[c.at[0][0]] = (9 << 2) | 3 }, error: (c) => `bad store arrays: entry ${c.at[0][0]} has kind 3` },
+  'key not in the table': { edit: (a, c) => { a.arena[c.at[0][0]] = (9 << 2) | 0 }, error: (c) => `bad store arrays: entry ${c.at[0][0]} names string 9, not in the table` },
+  'key negative': { edit: (a, c) => { a.arena[c.at[0][1]] = -8 }, error: (c) => `bad store arrays: entry ${c.at[0][1]} names string -2, not in the table` },
+  'key before value': { edit: (a, c) => { a.arena[c.at[0][0]] = 9 << 2; a.values[c.at[0][0]] = 9.5 }, error: (c) => `bad store arrays: entry ${c.at[0][0]} names string 9, not in the table` },
+  'string value not in the table': { edit: (a, c) => { a.values[c.at[0][0]] = 9 }, error: (c) => `bad store arrays: entry ${c.at[0][0]} names string 9, not in the table` },
+  'string value 1.5': { edit: (a, c) => { a.values[c.at[2][0]] = 1.5 }, error: (c) => `bad store arrays: entry ${c.at[2][0]} names string 1.5, not in the table` },
+  'string value NaN': { edit: (a, c) => { a.values[c.at[0][0]] = NaN }, error: (c) => `bad store arrays: entry ${c.at[0][0]} names string NaN, not in the table` },
+  'string value -1': { edit: (a, c) => { a.values[c.at[0][0]] = -1 }, error: (c) => `bad store arrays: entry ${c.at[0][0]} names string -1, not in the table` },
+  'string value inf': { edit: (a, c) => { a.values[c.at[0][0]] = Infinity }, error: (c) => `bad store arrays: entry ${c.at[0][0]} names string inf, not in the table` },
+  'string value MAX_STRINGS': { edit: (a, c) => { a.values[c.at[0][0]] = 2 ** 24 }, error: (c) => `bad store arrays: entry ${c.at[0][0]} names string 16777216, not in the table` },
+  'string value -0, and no id 0': { strings: STRINGS.map((x, i) => (i === 0 ? undefined : x)), edit: (a, c) => { a.side[c.slots[0]] = 1; a.values[c.at[0][0]] = -0 }, error: (c) => `bad store arrays: entry ${c.at[0][0]} names string -0, not in the table` },
+  'errors in creation order, not trace order': {
+    tree: [[-1, 0], [0, 5], [0, 1]],
+    edit: (a, c) => { a.side[c.slots[1]] = 9; a.side[c.slots[2]] = 10 },
+    error: (c) => `bad store arrays: slot ${c.slots[1]} names string 9, not in the table`
+  },
+  'the walk before the lengths': {
+    edit: (a, c) => { c.m[col(c.cap, L.C_COUNT) + c.slots[0]] = 5; a.side = a.side.slice(1) },
+    code: 'GenericFailure',
+    error: (c) => `segment store is inconsistent: transaction ${c.handles[0]} lists 3 segments, counts 5`
+  },
+  'the walk before the names': {
+    edit: (a, c) => { c.m[col(c.cap, L.C_NEXT) + c.slots[1]] = L.NONE; a.side[c.slots[0]] = 9 },
+    code: 'GenericFailure',
+    error: (c) => `segment store is inconsistent: transaction ${c.handles[0]} lists 2 segments, counts 3`
+  },
+  'the arrays before ids': { ids: '0'.repeat(47), edit: (a, c) => { a.side[c.slots[2]] = 9 }, error: (c) => `bad store arrays: slot ${c.slots[2]} names string 9, not in the table` },
+  'bad ids': { ids: '0'.repeat(47), error: () => 'early ids: 47 hex digits for 3 segments, expected 80' },
+  'bad ids, in a span': { ids: '0'.repeat(32) + 'x'.repeat(48), error: () => 'early ids: bad span id' }
+}
+
+/**
+ * Runs case `kase` of arrayCases on binding `b`: returns what the call gave
+ * and the context; asserts that a failing call left the transaction, the
+ * buffer (bit for bit) and the table as they were.
+ */
+function runArrayCase (b, kase, next = 1000) {
+  const { side, handles } = storeWith(b, kase.tree ?? TREE, next)
+  const strings = kase.strings ?? STRINGS
+  const table = tableOf(b, strings)
+  const a = arraysOf(side, treeSegs(handles), 2)
+  const cap = side.cap
+  const c = { cap, handles, slots: handles.map((h) => h & (cap - 1)), at: a.at, A: a.A, m: side.m }
+  kase.edit?.(a, c)
+  const before = Buffer.from(side.m.buffer).toString('hex')
+  const r = outcome(b, () => b.finishJsonStrings(side.m, handles[0], 10, 0, a.side, a.arena, a.values, table, kase.ids))
+  if (r.error !== undefined) {
+    assert.equal(Buffer.from(side.m.buffer).toString('hex'), before, 'the buffer is untouched')
+    assert.equal(side.isActive(handles[0]), true, 'the transaction is still there')
+    assert.deepStrictEqual(namesOf(b, table, [0, 1, 2, 3, 4, 5, 9]), [...strings, undefined].slice(0, 7), 'the table is untouched')
+  }
+  return { r, c, m: side.m }
+}
+
+describe('the JS backend: string tables and finishJsonStrings', () => {
+  it('stringTable: a new, empty, opaque table each call', () => {
+    const a = J.stringTable()
+    const b = J.stringTable()
+    assert.notEqual(a, b)
+    assert.equal(typeof a, 'object')
+    assert.deepStrictEqual(Object.keys(a), [])
+    assert.equal(JSON.stringify(a), '{}')
+    assert.deepStrictEqual(namesOf(J, a, [0, 1, 2 ** 24 - 1]), [undefined, undefined, undefined])
+  })
+
+  it('setStrings: sets, replaces and removes in order, pieces following one another', () => {
+    const t = J.stringTable()
+    J.setStrings(t, new Float64Array([0, 2, 1, 0, 2, 3]), 'abcdeXYZ')
+    assert.deepStrictEqual(namesOf(J, t, [0, 1, 2, 3]), ['ab', '', 'cde', undefined])
+    // Removing takes no text; a later edit of the same id wins.
+    J.setStrings(t, new Float64Array([0, -1, 7, -1, 2, 1, 2, 2]), 'xyz-ignored')
+    assert.deepStrictEqual(namesOf(J, t, [0, 1, 2, 7]), [undefined, '', 'yz', undefined])
+    // No edits: nothing, whatever the text.
+    J.setStrings(t, new Float64Array(0), 'ignored')
+    J.setStrings(t, new Float64Array([3, -1]), '')
+    assert.deepStrictEqual(namesOf(J, t, [0, 1, 2, 3]), [undefined, '', 'yz', undefined])
+    // -0 is id 0 and length 0; the last id there is; set, removed, set again.
+    J.setStrings(t, new Float64Array([-0, 1, 2 ** 24 - 1, 2, 1, -0, 5, 1, 5, -1, 5, 1]), 'qrstu')
+    assert.deepStrictEqual(namesOf(J, t, [0, 2 ** 24 - 1, 1, 5]), ['q', 'rs', '', 'u'])
+    // Pieces may split a surrogate pair: each half is a lone surrogate.
+    J.setStrings(t, new Float64Array([0, 1, 1, 1, 2, 2]), '\ud83d\ude00\ud83d\ude00')
+    assert.deepStrictEqual(namesOf(J, t, [0, 1, 2]), ['\ud83d', '\ude00', '\ud83d\ude00'])
+  })
+
+  it('setStrings: each bad call throws its error and leaves the table as it was', () => {
+    const NOT_TABLE = { code: 'InvalidArg', message: 'not a string table' }
+    const typedArray = { code: 'InvalidArg', message: 'Get TypedArray info failed' }
+    const textError = { code: 'StringExpected', message: 'Failed to convert napi `utf16 string` into rust type `String`' }
+    const edits = (why) => ({ code: 'InvalidArg', message: `bad string edits: ${why}` })
+    // Each replaces id 0 and removes id 1 first (not applied either).
+    const prefix = [0, 1, 1, -1]
+    const cases = [
+      ...[{}, null, undefined, 1, 'x', [], new Float64Array(2), () => {}, Object.create(Object.getPrototypeOf(J.stringTable())), N.stringTable()]
+        .map((v, i) => [`not a table (${i})`, () => v, prefix, 'Z', NOT_TABLE]),
+      ['edits an array', null, [0, 1], 'Z', typedArray],
+      ['edits an Int32Array', null, new Int32Array(2), 'Z', { code: 'InvalidArg', message: 'Expected $name, got 5' }],
+      ['edits undefined', null, undefined, 'Z', typedArray],
+      ['text a number', null, prefix, 5, textError],
+      ['text undefined', null, prefix, undefined, textError],
+      ['first failing argument wins', () => ({}), 'x', 5, NOT_TABLE],
+      ['odd length', null, [...prefix, 2], 'Z', edits('5 numbers, not pairs')],
+      ['one number', null, [2], 'Z', edits('1 numbers, not pairs')],
+      ['odd before a bad id', null, [...prefix, 1.5, 1, 2], 'Z', edits('7 numbers, not pairs')],
+      ...[[-1, '-1'], [1.5, '1.5'], [NaN, 'NaN'], [2 ** 24, '16777216'], [Infinity, 'inf'], [-Infinity, '-inf'], [-0.5, '-0.5'], [2 ** 53, '9007199254740992']]
+        .map(([id, shown]) => [`id ${shown}`, null, [...prefix, id, 0], 'Z', edits(`id ${shown}`)]),
+      ...[[-2, '-2'], [-1.5, '-1.5'], [0.5, '0.5'], [NaN, 'NaN'], [Infinity, 'inf'], [-Infinity, '-inf'], [2 ** 53, '9007199254740992'], [2 ** 64, '18446744073709552000']]
+        .map(([len, shown]) => [`length ${shown}`, null, [...prefix, 2, len], 'Z', edits(`length ${shown}`)]),
+      ['the id before the length', null, [...prefix, 1.5, 0.5], 'Z', edits('id 1.5')],
+      ['pairs in order', null, [...prefix, 2, 0.5, 1.5, 1], 'Z', edits('length 0.5')],
+      ['a piece past the text', null, [...prefix, 2, 3], 'Zab', edits('text ends early')],
+      ['pieces past the text', null, [...prefix, 2, 1, 3, 2], 'Zab', edits('text ends early')],
+      ['past the text before a bad id', null, [...prefix, 2, 5, 1.5, 1], 'Zab', edits('text ends early')]
+    ]
+    for (const [what, table, e, text, error] of cases) {
+      const t = tableOf(J, ['old', 'one'])
+      const r = outcome(J, () => J.setStrings(table === null ? t : table(), Array.isArray(e) && !what.includes('an array') ? new Float64Array(e) : e, text))
+      assert.ok(r.error, `${what}: throws`)
+      assert.deepStrictEqual({ code: r.error.code, message: r.error.message }, error, what)
+      assert.deepStrictEqual(namesOf(J, t, [0, 1, 2]), ['old', 'one', undefined], `${what}: the table is untouched`)
+    }
+    // A removal takes no text.
+    const t = tableOf(J, ['old', 'one'])
+    J.setStrings(t, new Float64Array([0, 1, 5, -1, 1, 1]), 'ab')
+    assert.deepStrictEqual(namesOf(J, t, [0, 1]), ['a', 'b'])
+  })
+
+  it('finishJsonStrings: argument errors in argument order, overlaps, a bad store, an inactive handle', () => {
+    const { side, handles } = storeWith(J, TREE)
+    const m = side.m
+    const t = tableOf(J, STRINGS)
+    const a = arraysOf(side, treeSegs(handles))
+    const call = (...over) => {
+      const args = [m, handles[0], 10, 0, a.side, a.arena, a.values, t, undefined]
+      for (let i = 0; i < over.length; i += 2) args[over[i]] = over[i + 1]
+      const r = outcome(J, () => J.finishJsonStrings(...args))
+      return r.error === undefined ? r : { error: { code: r.error.code, message: r.error.message } }
+    }
+    const err = (code, message) => ({ error: { code, message } })
+    const typed = err('InvalidArg', 'Get TypedArray info failed')
+    const before = Buffer.from(m.buffer).toString('hex')
+    assert.deepStrictEqual(call(0, {}, 4, {}), typed, 'm first')
+    assert.deepStrictEqual(call(1, 'x'), err('NumberExpected', 'Failed to convert napi value String into rust type `f64`'))
+    assert.deepStrictEqual(call(3, undefined), err('NumberExpected', 'Failed to convert napi value Undefined into rust type `f64`'))
+    assert.deepStrictEqual(call(4, new Float64Array(2048)), err('InvalidArg', 'Expected $name, got 8'), 'side a Float64Array')
+    assert.deepStrictEqual(call(4, [1, 2]), typed, 'side an array')
+    assert.deepStrictEqual(call(5, new Uint32Array(2)), err('InvalidArg', 'Expected $name, got 6'), 'arena a Uint32Array')
+    assert.deepStrictEqual(call(6, new Int32Array(2)), err('InvalidArg', 'Expected $name, got 5'), 'values an Int32Array')
+    assert.deepStrictEqual(call(7, {}), err('InvalidArg', 'not a string table'))
+    assert.deepStrictEqual(call(7, N.stringTable()), err('InvalidArg', 'not a string table'), "the native addon's table")
+    assert.deepStrictEqual(call(8, 5), err('StringExpected', 'Failed to convert JavaScript value `Number 5 ` into rust type `String`'))
+    assert.deepStrictEqual(call(5, {}, 7, {}), typed, 'the arena before the table')
+    assert.deepStrictEqual(call(7, {}, 8, 5), err('InvalidArg', 'not a string table'), 'the table before ids')
+    const ints = (from, len) => new Int32Array(m.buffer, 4 * from, len)
+    const overlap = (what) => err('InvalidArg', `${what} must not share memory with the store buffer`)
+    assert.deepStrictEqual(call(4, ints(0, 2048), 5, ints(0, 2)), overlap('the side arrays'))
+    assert.deepStrictEqual(call(5, ints(2 * m.length - 1, 1), 6, new Float64Array(m.buffer, 0, 1)), overlap('the attribute arena'))
+    assert.deepStrictEqual(call(6, new Float64Array(m.buffer, 8, 3)), overlap('the attribute values'))
+    assert.deepStrictEqual(call(1, 12345.5, 6, new Float64Array(m.buffer, 8, 3)), overlap('the attribute values'), 'overlaps before the handle')
+    assert.deepStrictEqual(call(0, new Float64Array(m.buffer, 0, 5), 6, new Float64Array(m.buffer, 8, 3)), overlap('the attribute values'), 'overlaps before the store')
+    assert.deepStrictEqual(call(4, ints(0, 0), 6, new Float64Array(m.buffer, 8, 0)).error?.code, 'InvalidArg', 'empty views share nothing: the side arrays are too short')
+    assert.deepStrictEqual(call(0, new Float64Array(bufferLen(1024))), err('InvalidArg', 'not a segment store buffer: wrong magic number'))
+    assert.equal(Buffer.from(m.buffer).toString('hex'), before, 'nothing changed')
+    // Not active: null, whatever the arrays and ids.
+    const reserved = m[H_RESERVE + m[H_RESERVED] - 1]
+    for (const h of [handles[0] + MIN_CAPACITY, reserved, 2 ** 30, -1, NaN, 1.5]) {
+      assert.deepStrictEqual(call(1, h, 4, new Int32Array(0), 5, new Int32Array(1), 8, 'x'), { value: null }, `handle ${h}`)
+    }
+    assert.equal(Buffer.from(m.buffer).toString('hex'), before, 'nothing changed')
+    // And once: the JSON; then the handle is not active.
+    const json = call(1, handles[2]).value
+    assert.equal(JSON.parse(json).segments.length, 3)
+    assert.deepStrictEqual(call(1, handles[2]), { value: null })
+    assert.deepStrictEqual(J.check(m), [])
+    assert.deepStrictEqual(J.scan(m).liveSegments, 0)
+  })
+
+  it('finishJsonStrings: each bad store array, ids or store throws its error and leaves the transaction, the buffer and the table as they were', () => {
+    for (const [what, kase] of Object.entries(arrayCases)) {
+      const { r, c } = runArrayCase(J, kase)
+      assert.ok(r.error, `${what}: throws`)
+      assert.deepStrictEqual({ code: r.error.code, message: r.error.message }, { code: kase.code ?? 'InvalidArg', message: kase.error(c) }, what)
+    }
+  })
+
+  it('finishJsonStrings: the JSON of finishJsonKeyed, for the values as the store keeps them', () => {
+    const compare = (what, tree, segs, opts = {}) => {
+      // Two equal stores: one ends with finishJsonKeyed, the other with finishJsonStrings.
+      const x = storeWith(J, tree, 77)
+      const y = storeWith(J, tree, 77)
+      sameBits(x.side.m, y.side.m, `${what}: set up`)
+      const strings = []
+      const idOf = new Map()
+      const id = (str) => {
+        if (!idOf.has(str)) {
+          idOf.set(str, strings.length + 3)
+          strings[strings.length + 3] = str
+        }
+        return idOf.get(str)
+      }
+      const store = segs.map((g, i) => ({
+        h: y.handles[i],
+        name: id(g.name),
+        attrs: g.attrs.map(([key, v, raw]) => [id(key), typeof v === 'string' ? 0 : typeof v === 'number' ? 1 : 2, typeof v === 'string' ? id(v) : raw ?? +v])
+      }))
+      const table = tableOf(J, strings)
+      const a = arraysOf(y.side, store, 3)
+      const p = keyedPayloadOf(segs)
+      const want = J.finishJsonKeyed(x.side.m, x.handles[0], opts.end ?? 50, opts.origin ?? 1.7e12, p.meta, p.text, opts.ids)
+      const got = J.finishJsonStrings(y.side.m, y.handles[0], opts.end ?? 50, opts.origin ?? 1.7e12, a.side, a.arena, a.values, table, opts.ids)
+      assert.equal(maskJson(got), maskJson(want), what)
+      sameBits(x.side.m, y.side.m, `${what}: after`)
+      return got
+    }
+    compare('the root alone, no attributes', [[-1, 0]], [{ name: 'r', attrs: [] }])
+    const json = compare('numbers and booleans as the store keeps them', [[-1, 0], [0, 1]], [
+      { name: 'r', attrs: [['n', NaN], ['i', Infinity], ['z', -0], ['t', true, NaN], ['f', false, -0], ['u', true, 5e-324], ['e', 1e21]] },
+      { name: '', attrs: [['k', 'v'], ['k', 'w'], ['', '']] }
+    ])
+    assert.match(json, /"attributes":\{"n":null,"i":null,"z":-0,"t":true,"f":false,"u":true,"e":1000000000000000000000\}/)
+    assert.match(json, /"attributes":\{"k":"v","k":"w","":""\}/)
+    compare('strings that need escapes', [[-1, 0], [0, 1], [1, 2]], [
+      { name: '"\\\u0000\u001f', attrs: [['\ud800', '\udc00x'], ['\u2028', '\ud83d\ude00']] },
+      { name: '\ud83d', attrs: [['é', 'é€']] },
+      { name: 'plain', attrs: [] }
+    ])
+    const ids = 'ABCDEF0123456789abcdef0123456789' + '0'.repeat(16) + '00000000000000a1'
+    const early = compare('early ids', [[-1, 0], [0, 1]], [{ name: 'r', attrs: [] }, { name: 'c', attrs: [] }], { ids })
+    assert.ok(early.startsWith('{"traceId":"abcdef0123456789abcdef0123456789"'))
+    assert.ok(early.includes('"id":"00000000000000a1"'))
+    // The longest list there may be: 65,536 entries.
+    const many = Array.from({ length: 65536 }, (_, i) => [`k${i % 100}`, i % 3 === 0 ? `v${i}` : i % 3 === 1 ? i / 7 : i % 2 === 0])
+    compare('65,536 attributes', [[-1, 0]], [{ name: 'r', attrs: many }])
+  })
+
+  it('finishJsonStrings: a list of 65,537 entries does not end', () => {
+    const { side, handles } = storeWith(J, [[-1, 0]])
+    const t = tableOf(J, ['r', 'k'])
+    const a = arraysOf(side, [{ h: handles[0], name: 0, attrs: Array.from({ length: 65537 }, () => [1, 1, 2]) }])
+    const s = handles[0] & (side.cap - 1)
+    assert.throws(() => J.finishJsonStrings(side.m, handles[0], 1, 0, a.side, a.arena, a.values, t), { code: 'InvalidArg', message: `bad store arrays: the attribute list of slot ${s} does not end` })
+    assert.equal(side.isActive(handles[0]), true)
+    // The 65,537th entry's own range is checked first.
+    a.arena[a.A + 65536] = a.A
+    assert.throws(() => J.finishJsonStrings(side.m, handles[0], 1, 0, a.side, a.arena, a.values, t), { code: 'InvalidArg', message: `bad store arrays: slot ${s} lists entry ${a.A}` })
+  })
+
+  it('finishJsonStrings: random trees give the JSON of finishJsonKeyed', () => {
+    const attr = fc.tuple(text, attrValue, fc.constantFrom(1, -1, 0.5, NaN, Infinity, 5e-324))
+    fc.assert(fc.property(
+      fc.array(fc.record({ p: fc.nat(), start: time, end: fc.option(time, { nil: undefined }), name: text, attrs: fc.array(attr, { maxLength: 6 }) }), { minLength: 1, maxLength: 30 }),
+      fc.integer({ min: 0, max: 5 }),
+      fc.nat(),
+      fc.integer({ min: 0, max: 2 ** 30 - 1 }),
+      (segments, spare, seed, next) => {
+        const tree = segments.map((g, i) => [i === 0 ? -1 : g.p % i, g.start, g.end])
+        const x = storeWith(J, tree, next)
+        const y = storeWith(J, tree, next)
+        // Interned from id 0 in order of first use, the store's way, some ids left free.
+        const strings = []
+        const idOf = new Map()
+        const id = (str) => {
+          if (!idOf.has(str)) {
+            idOf.set(str, strings.length + (seed % 3))
+            strings[strings.length + (seed % 3)] = str
+          }
+          return idOf.get(str)
+        }
+        const segs = segments.map((g, i) => ({
+          h: y.handles[i],
+          name: id(g.name),
+          attrs: g.attrs.map(([key, v, truthy]) => [id(key), typeof v === 'string' ? 0 : typeof v === 'number' ? 1 : 2, typeof v === 'string' ? id(v) : typeof v === 'number' ? v : v ? truthy : 0])
+        }))
+        const table = tableOf(J, strings)
+        // Entries in a shuffled order, spare ones junk.
+        const count = segs.reduce((n, g) => n + g.attrs.length, 0)
+        const A = count + 1 + spare
+        const order = shuffled(A - 1, seed)
+        const side = new Int32Array(2 * y.side.cap).fill(-3)
+        const arena = new Int32Array(2 * A).fill(-1)
+        const values = new Float64Array(A).fill(NaN)
+        let k = 0
+        for (const g of segs) {
+          const s = g.h & (y.side.cap - 1)
+          side[s] = g.name
+          side[y.side.cap + s] = 0
+          let prev = 0
+          for (const [key, kind, v] of g.attrs) {
+            const e = order[k++]
+            arena[e] = (key << 2) | kind
+            values[e] = v
+            if (prev === 0) side[y.side.cap + s] = e
+            else arena[A + prev] = e
+            arena[A + e] = 0
+            prev = e
+          }
+        }
+        const p = keyedPayloadOf(segments.map((g) => ({ name: g.name, attrs: g.attrs.map(([key, v]) => [key, v]) })))
+        const want = J.finishJsonKeyed(x.side.m, x.handles[0], 3000, 1.7e12, p.meta, p.text)
+        const got = J.finishJsonStrings(y.side.m, y.handles[0], 3000, 1.7e12, side, arena, values, table)
+        assert.equal(maskJson(got), maskJson(want))
+        sameBits(x.side.m, y.side.m, 'after')
+      }
+    ), fcParams(200))
+  })
+})
+
+describe('string tables and finishJsonStrings: the native addon and the JS backend, case by case', () => {
+  it('each bad store array, ids or store: the same error, the transaction, buffer and table left as they were', () => {
+    for (const [what, kase] of Object.entries(arrayCases)) {
+      const a = runArrayCase(N, kase, 4321)
+      const b = runArrayCase(J, kase, 4321)
+      assert.deepStrictEqual(b.r, a.r, what)
+      sameBits(a.m, b.m, what)
+    }
+  })
+
+  it('a good call: the same JSON, and the same buffer after', () => {
+    const a = runArrayCase(N, {}, 99)
+    const b = runArrayCase(J, {}, 99)
+    assert.equal(typeof a.r.value, 'string')
+    assert.equal(maskJson(b.r.value), maskJson(a.r.value))
+    sameBits(a.m, b.m, 'after')
+  })
+
+  it('setStrings: the same errors, and the same table after', () => {
+    const calls = [
+      [[0, 1, 1, -1, 2], 'Z'], [[0, 1, 1.5, 0], 'Z'], [[0, 1, 2, 0.5], 'Z'], [[0, 1, 2, 3], 'Zab'], [[0, 1, 2, 2 ** 53], 'Z'],
+      [[0, 1, NaN, 1], 'Z'], [[0, 1, 2 ** 28, 1], 'Z'], [[0, 1, 2, -2], 'Z'], [[0, 1, 2, Infinity], 'Z'], [[0, 1, 1, -1], 'Z'],
+      [[-0, 2, 1, -0, 7, -1, 2, 1], 'pqr'], [[], 'x'], [[0, 1, 0, 1, 0, -1], 'ab']
+    ]
+    for (const [edits, text] of calls) {
+      const what = JSON.stringify(edits.map(String)) + ' ' + JSON.stringify(text)
+      const tables = { n: tableOf(N, STRINGS), j: tableOf(J, STRINGS) }
+      const a = outcome(N, (b) => b.setStrings(tables.n, new Float64Array(edits), text))
+      const b = outcome(J, (b) => b.setStrings(tables.j, new Float64Array(edits), text))
+      assert.deepStrictEqual(b, a, what)
+      const ids = [0, 1, 2, 3, 4, 5, 6, 7]
+      assert.deepStrictEqual(namesOf(J, tables.j, ids), namesOf(N, tables.n, ids), `${what}: the tables after`)
+    }
   })
 })

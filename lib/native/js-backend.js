@@ -11,6 +11,9 @@
 // - the JSON (src/core/json.rs), byte for byte: numbers as Rust's `{}` prints
 //   them (shortest round-trip digits, never an exponent, `-0`), strings as
 //   JSON.stringify escapes them (which is what json.rs mirrors);
+// - the string table (src/core/strings.rs): strings by id, kept as JSON
+//   literals, and a transaction's names and attributes read from the store's
+//   own arrays (`finishJsonStrings`);
 // - errors: the same conditions and words, thrown as napi-rs throws them (a
 //   plain Error whose `code` is the napi status name), argument conversions
 //   included.
@@ -28,6 +31,7 @@ const MIN_CAPACITY = 1 << 10
 const MAX_CAPACITY = 1 << 24
 const RESERVE_MAX = 256
 const MAX_LOAD_EIGHTHS = 7
+const MAX_STRINGS = 1 << 24
 const H_MAGIC = 0
 const H_CAPACITY = 1
 const H_NEXT = 2
@@ -73,7 +77,7 @@ const NONE = -1
 const DESCRIBE = [
   ['MAGIC', MAGIC], ['MAX_HANDLE', MAX_HANDLE], ['MIN_CAPACITY', MIN_CAPACITY],
   ['MAX_CAPACITY', MAX_CAPACITY], ['RESERVE_MAX', RESERVE_MAX],
-  ['MAX_LOAD_EIGHTHS', MAX_LOAD_EIGHTHS], ['H_MAGIC', H_MAGIC],
+  ['MAX_LOAD_EIGHTHS', MAX_LOAD_EIGHTHS], ['MAX_STRINGS', MAX_STRINGS], ['H_MAGIC', H_MAGIC],
   ['H_CAPACITY', H_CAPACITY], ['H_NEXT', H_NEXT], ['H_LIVE_TXN', H_LIVE_TXN],
   ['H_LIVE_SEG', H_LIVE_SEG], ['H_TOTAL_TXN', H_TOTAL_TXN], ['H_TOTAL_SEG', H_TOTAL_SEG],
   ['H_DROPPED', H_DROPPED], ['H_RESERVED', H_RESERVED], ['H_OCCUPIED', H_OCCUPIED],
@@ -107,6 +111,8 @@ const badBuffer = (why) => napiError('InvalidArg', `not a segment store buffer: 
 const corruptMessage = (why) => `segment store is inconsistent: ${why}`
 const corrupt = (why) => napiError('GenericFailure', corruptMessage(why))
 const payloadError = (why) => napiError('InvalidArg', `bad trace payload: ${why}`)
+const editError = (why) => napiError('InvalidArg', `bad string edits: ${why}`)
+const arraysError = (why) => napiError('InvalidArg', `bad store arrays: ${why}`)
 
 // ---------------------------------------------------------------------------
 // Numbers as Rust prints them.
@@ -361,13 +367,20 @@ const NAPI_TYPED_ARRAY = {
   Float16Array: 11
 }
 
-/** A `Float64ArraySlice` argument: returns its length. */
-function f64Array (v) {
+/** A typed-array slice argument (napi-rs `*ArraySlice`) of kind `want`: returns its length. */
+function typedArray (v, want) {
   const tag = tagOf.call(v)
-  if (tag === 'Float64Array') return lengthOf.call(v)
+  if (tag === want) return lengthOf.call(v)
   if (tag === undefined) throw napiError('InvalidArg', 'Get TypedArray info failed')
+  // Sic: napi-rs's message has the macro's `$name` unexpanded.
   throw napiError('InvalidArg', `Expected $name, got ${NAPI_TYPED_ARRAY[tag]}`)
 }
+
+/** A `Float64ArraySlice` argument: returns its length. */
+const f64Array = (v) => typedArray(v, 'Float64Array')
+
+/** An `Int32ArraySlice` argument: returns its length. */
+const i32Array = (v) => typedArray(v, 'Int32Array')
 
 /** napi-rs's name of a value's type (BigInt is `Unknown`: napi6 is off). */
 function napiType (v) {
@@ -420,13 +433,17 @@ function optionalStringArg (v) {
   throw napiError('StringExpected', `Failed to convert JavaScript value \`${what}\` into rust type \`String\``)
 }
 
-/** True when two Float64Arrays share no memory (binding.rs `disjoint`). */
-function disjoint (a, aLen, b, bLen) {
+/**
+ * True when two typed arrays (of `aLen` and `bLen` elements; Float64Arrays
+ * unless their element sizes are given) share no memory (binding.rs
+ * `disjoint`).
+ */
+function disjoint (a, aLen, b, bLen, aSize = 8, bSize = 8) {
   if (aLen === 0 || bLen === 0) return true
   if (bufferOf.call(a) !== bufferOf.call(b)) return true
   const a0 = byteOffsetOf.call(a)
   const b0 = byteOffsetOf.call(b)
-  return a0 + 8 * aLen <= b0 || b0 + 8 * bLen <= a0
+  return a0 + aSize * aLen <= b0 || b0 + bSize * bLen <= a0
 }
 
 const overlapError = (what) => napiError('InvalidArg', `${what} must not share memory with the store buffer`)
@@ -1277,7 +1294,35 @@ function finishJsonWith (m, handle, end, timeOrigin, meta, text, ids, decodePayl
   }
   const c = Math.trunc(count)
   decodePayload(meta, metaLen, text, c)
-  if (ids !== undefined) parseEarlyIds(ids, c)
+  plainText = !NEEDS_ESCAPE.test(text)
+  jsonText = text
+  try {
+    return finishTrace(m, cap, handle, end, timeOrigin, ids, c, textName, textAttributes)
+  } finally {
+    jsonText = ''
+  }
+}
+
+// The text of the payload being written (json.rs `Texts`), for the two
+// functions below.
+let jsonText = ''
+
+/** Segment `i`'s name as JSON, from the payload (a `Source` of json.rs). */
+const textName = (i) => quoted(jsonText, dName[i], dNameLen[i])
+
+/** Segment `i`'s attributes as JSON members, from the payload. */
+const textAttributes = (i) => attributesJson(jsonText, i)
+
+/**
+ * What the JSON finishes share once their names and attributes are checked:
+ * reads `ids` (for `count` segments), takes the transaction of `handle`,
+ * assembles it and writes its JSON (json.rs `write_trace_json`), asking
+ * `nameOf(i)` and `attributesOf(i)` for segment i's name (a JSON string) and
+ * attributes (JSON members), i in creation order. Null when `handle` is not
+ * active.
+ */
+function finishTrace (m, cap, handle, end, timeOrigin, ids, count, nameOf, attributesOf) {
+  if (ids !== undefined) parseEarlyIds(ids, count)
   if (!takeTransaction(m, cap, handle)) return null
   const n = takenCount
   assemble(m, cap, n, end)
@@ -1292,10 +1337,9 @@ function finishJsonWith (m, handle, end, timeOrigin, meta, text, ids, decodePayl
       if (early !== undefined) rowIds[k] = early
     }
   }
-  plainText = !NEEDS_ESCAPE.test(text)
   const t0 = aStart[0]
   const eb = HEADER_LEN + C_END * cap
-  let json = '{"traceId":"' + traceId + '","name":' + quoted(text, dName[0], dNameLen[0]) +
+  let json = '{"traceId":"' + traceId + '","name":' + nameOf(0) +
     ',"startTime":' + jsonNum(timeOrigin + t0) +
     ',"duration":' + jsonNum(aEnd[0] - t0) +
     ',"segmentCount":' + n +
@@ -1307,15 +1351,200 @@ function finishJsonWith (m, handle, end, timeOrigin, meta, text, ids, decodePayl
     const own = m[eb + wSlots[i]]
     json += (k > 0 ? ',{"id":"' : '{"id":"') + rowIds[k] +
       (p < 0 ? '","parentId":null,"name":' : '","parentId":"' + rowIds[aRowOf[p]] + '","name":') +
-      quoted(text, dName[i], dNameLen[i]) +
+      nameOf(i) +
       ',"start":' + jsonNum(aStart[i] - t0) +
       ',"duration":' + jsonNum(aEnd[i] - aStart[i]) +
       ',"exclusive":' + jsonNum(aExcl[i]) +
-      ',"attributes":{' + attributesJson(text, i) +
+      ',"attributes":{' + attributesOf(i) +
       (i !== 0 && Number.isNaN(own) ? '},"truncated":true}' : '},"truncated":false}')
   }
   for (let k = 0; k < n; k++) rowIds[k] = undefined
   return json + ']}'
+}
+
+// ---------------------------------------------------------------------------
+// The string table (strings.rs `Strings`) and `finishJsonStrings`.
+
+/** A string as json.rs `push_str` writes it: a JSON string literal, quotes included. */
+const jsonString = (s) => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"')
+
+/**
+ * The store's strings by id, each held as its JSON literal (strings.rs
+ * `Strings`). Opaque: the binding's functions alone read and change it.
+ */
+class StringTable {
+  /** By id (a Map: ids may be sparse, up to MAX_STRINGS). */
+  #json = new Map()
+
+  /** The JSON literals of `v`, a table; else throws as the binding does. */
+  static literals (v) {
+    if (typeof v !== 'object' || v === null || !(#json in v)) {
+      throw napiError('InvalidArg', 'not a string table')
+    }
+    return v.#json
+  }
+}
+
+/** True when `v` is a whole number in `0..bound` (strings.rs `whole_below`). */
+const wholeBelow = (v, bound) => v >= 0 && v < bound && v % 1 === 0
+
+/** Largest length `setStrings` takes (strings.rs: whole below 2^53). */
+const MAX_LENGTH = 9007199254740992
+
+/**
+ * A new, empty string table: an opaque value that only `setStrings` and
+ * `finishJsonStrings` read.
+ * @returns {object}
+ */
+function stringTable () {
+  return new StringTable()
+}
+
+/**
+ * Applies `edits`, pairs `(id, length)`, to `table` in order: a length
+ * `>= 0` sets `id` to the next `length` UTF-16 units of `text` (pieces
+ * follow one another from its start), -1 removes `id`. Every pair is
+ * checked before any is applied, so a bad call leaves the table as it was.
+ * @param {object} table
+ * @param {Float64Array} edits
+ * @param {string} text
+ */
+function setStrings (table, edits, text) {
+  const json = StringTable.literals(table)
+  const len = f64Array(edits)
+  utf16Arg(text)
+  if (len % 2 !== 0) throw editError(`${len} numbers, not pairs`)
+  let pos = 0
+  for (let k = 0; k < len; k += 2) {
+    const id = edits[k]
+    const n = edits[k + 1]
+    if (!wholeBelow(id, MAX_STRINGS)) throw editError(`id ${rustDisplay(id)}`)
+    if (n === -1) continue
+    if (!wholeBelow(n, MAX_LENGTH)) throw editError(`length ${rustDisplay(n)}`)
+    if (n > text.length - pos) throw editError('text ends early')
+    pos += n
+  }
+  pos = 0
+  for (let k = 0; k < len; k += 2) {
+    const id = edits[k] + 0 // -0 is id 0
+    const n = edits[k + 1]
+    if (n === -1) {
+      json.delete(id)
+    } else {
+      json.set(id, jsonString(text.slice(pos, pos + n)))
+      pos += n
+    }
+  }
+}
+
+// Per segment of the transaction being written, in creation order: its name
+// and its attributes (JSON members), as `finishJsonStrings` read them.
+let sName = []
+let sAttributes = []
+
+/** Segment `i`'s name as JSON, from the table. */
+const tableName = (i) => sName[i]
+
+/** Segment `i`'s attributes as JSON members, from the store's arrays. */
+const tableAttributes = (i) => sAttributes[i]
+
+/** Most entries one attribute list may have (strings.rs `MAX_LIST`). */
+const MAX_LIST = 65536
+
+/**
+ * The literal of string `id` in `json`, or throws: "`who` names string
+ * `id`, not in the table" (strings.rs `Arena::string`).
+ */
+function literalOf (json, id, who) {
+  const lit = wholeBelow(id, MAX_STRINGS) ? json.get(id + 0) : undefined
+  if (lit === undefined) throw arraysError(`${who} names string ${rustDisplay(id)}, not in the table`)
+  return lit
+}
+
+/**
+ * Checks the names and attributes of the `n` segments just walked (wSlots,
+ * creation order) in the store's arrays against the table, and records
+ * them in sName and sAttributes (strings.rs `read_arena_into`).
+ */
+function readArena (cap, n, side, arena, values, a, json) {
+  if (sName.length < n) {
+    sName = new Array(n)
+    sAttributes = new Array(n)
+  }
+  for (let i = 0; i < n; i++) {
+    const s = wSlots[i]
+    sName[i] = literalOf(json, side[s], `slot ${s}`)
+    let out = ''
+    let e = side[cap + s]
+    for (let k = 0; e !== 0; k++) {
+      if (e < 1 || e >= a) throw arraysError(`slot ${s} lists entry ${e}`)
+      if (k === MAX_LIST) throw arraysError(`the attribute list of slot ${s} does not end`)
+      const word = arena[e]
+      const kind = word & 3
+      if (kind > KIND_BOOLEAN) throw arraysError(`entry ${e} has kind ${kind}`)
+      const key = literalOf(json, word >> 2, `entry ${e}`)
+      const v = values[e]
+      const value = kind === KIND_STRING
+        ? literalOf(json, v, `entry ${e}`)
+        : kind === KIND_NUMBER ? jsonNum(v) : v !== 0 ? 'true' : 'false'
+      out += (k > 0 ? ',' : '') + key + ':' + value
+      e = arena[a + e]
+    }
+    sAttributes[i] = out
+  }
+}
+
+/**
+ * Like `finishJson`, with the same JSON for the same trace, names and
+ * attributes, but these are read from the store's arrays and the string
+ * table (docs/binding-contract.md): `side[s]` the name's string id of slot
+ * s, `side[C + s]` its first attribute entry (0: none); per entry e (1..A,
+ * A = values.length) `arena[e]` its key's string id << 2 | kind (0 string,
+ * 1 number, 2 boolean), `arena[A + e]` the next entry (0: the end), and
+ * `values[e]` its number, boolean or string id.
+ * @param {Float64Array} m
+ * @param {number} handle
+ * @param {number} end
+ * @param {number} timeOrigin
+ * @param {Int32Array} side
+ * @param {Int32Array} arena
+ * @param {Float64Array} values
+ * @param {object} table
+ * @param {string} [ids]
+ * @returns {string|null}
+ */
+function finishJsonStrings (m, handle, end, timeOrigin, side, arena, values, table, ids) {
+  const len = f64Array(m)
+  numberArg(handle, 'f64')
+  numberArg(end, 'f64')
+  numberArg(timeOrigin, 'f64')
+  const sideLen = i32Array(side)
+  const arenaLen = i32Array(arena)
+  const a = f64Array(values)
+  const json = StringTable.literals(table)
+  ids = optionalStringArg(ids)
+  if (!disjoint(m, len, side, sideLen, 8, 4)) throw overlapError('the side arrays')
+  if (!disjoint(m, len, arena, arenaLen, 8, 4)) throw overlapError('the attribute arena')
+  if (!disjoint(m, len, values, a)) throw overlapError('the attribute values')
+  const cap = capacityOf(m, len)
+  if (!isActive(m, cap, handle)) return null
+  // Read the arrays before anything is freed, so a bad entry leaves the
+  // transaction in place (table.rs `transaction_slots_into`, then
+  // strings.rs `read_arena_into`). As in binding.rs, the walk comes before
+  // the arrays' lengths are checked (docs/binding-contract.md lists the
+  // lengths first; the two differ only for a corrupted transaction).
+  const root = m[HEADER_LEN + C_ROOT * cap + (handle & (cap - 1))]
+  if (!isActive(m, cap, root)) throw corrupt(`root ${rustDisplay(root)} of ${rustDisplay(handle)} is not live`)
+  const n = walk(m, cap, root)
+  if (typeof n === 'string') throw corrupt(n)
+  if (sideLen !== 2 * cap) throw arraysError(`side arrays hold ${sideLen} numbers, need ${2 * cap}`)
+  if (arenaLen !== 2 * a) throw arraysError(`arena holds ${arenaLen} numbers, needs ${2 * a}`)
+  try {
+    readArena(cap, n, side, arena, values, a, json)
+    return finishTrace(m, cap, handle, end, timeOrigin, ids, n, tableName, tableAttributes)
+  } finally {
+    for (let i = 0; i < n; i++) sName[i] = sAttributes[i] = undefined
+  }
 }
 
 /**
@@ -1478,6 +1707,9 @@ module.exports = {
   finish,
   finishJson,
   finishJsonKeyed,
+  finishJsonStrings,
+  stringTable,
+  setStrings,
   shrink,
   scan,
   leaks,
