@@ -229,3 +229,56 @@ test('a lull shorter than 256 ends does not shrink the table; a longer one does,
   assert.equal(s.stats().capacity, 1024)
   assert.deepEqual(s.verify(), [])
 })
+
+test('strings: new names and values per transaction are collected; nothing waits for a binding that is never asked for JSON', () => {
+  const s = new SegmentStore()
+  const strings = s._strings
+  for (let i = 0; i < 20000; i++) {
+    const r = s.startTransaction(`GET /users/${i}`, i)
+    const h = s.startSegment(r, `SELECT ${i}`, i)
+    s.setAttribute(h, `key ${i % 3000}`, `value ${i}`)
+    s.endSegment(h, i + 1)
+    const t = s.endTransaction(r, i + 2)
+    assert.equal(t.segments[1].name, `SELECT ${i}`)
+    assert.deepEqual(t.segments[1].attributes, { [`key ${i % 3000}`]: `value ${i}` })
+  }
+  // 80,000 strings were made; the store keeps about twice the live ones
+  // (none) plus the first limit, and none waits for a sync.
+  assert.ok(strings.text.length <= 2048, `${strings.text.length} string ids after 80,000 strings`)
+  assert.equal(strings.table, null)
+  assert.deepEqual([strings._set.length, strings._removed.length], [0, 0])
+  assert.deepEqual(s.verify(), [])
+})
+
+test('strings: with JSON now and then, what waits stays bounded and the JSON names the right strings', () => {
+  const s = new SegmentStore()
+  const strings = s._strings
+  let refills = 0
+  let kept = 0
+  let table = null
+  for (let i = 0; i < 30000; i++) {
+    const r = s.startTransaction(`txn ${i}`, i)
+    const h = s.startSegment(r, `seg ${i}`, i)
+    s.setAttribute(h, 'v', `value ${i}`)
+    s.endSegment(h, i + 1)
+    // JSON every 97 ends in the first half, every 1,999 in the second.
+    if (i % (i < 15000 ? 97 : 1999) === 0) {
+      const json = JSON.parse(s.endTransactionJSON(r, i + 2))
+      assert.deepEqual(json.segments.map((x) => x.name), [`txn ${i}`, `seg ${i}`])
+      assert.deepEqual(json.segments[1].attributes, { v: `value ${i}` })
+      if (strings.table !== table) refills++
+      else kept++
+      table = strings.table
+    } else {
+      s.endTransaction(r, i + 2)
+    }
+    const waiting = strings._set.length + strings._removed.length
+    assert.ok(waiting <= 4 * strings.limit, `${waiting} edits wait, the limit is ${strings.limit}`)
+  }
+  // 96 ends make about 300 strings: the table was kept up through
+  // collections; 1,998 ends make 6,000, more edits than may wait: the
+  // table was dropped and refilled.
+  assert.ok(kept >= 100, `${kept} JSON ends on a kept-up table`)
+  assert.ok(refills >= 5, `${refills} tables filled`)
+  assert.deepEqual(s.verify(), [])
+})

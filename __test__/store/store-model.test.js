@@ -28,6 +28,10 @@ const KEYS = [
   'é€😀x', '\ud800k'
 ]
 const STRINGS = ['', 'v', 'value with "quotes"', 'ü'.repeat(20), '😀'.repeat(10), 'z\udfff', '\u0000\u001f']
+// Besides those, one name, key or string value in five is new (`u1`, `u2`,
+// ...), so that the store's string table fills past its first limit and is
+// collected many times over, its freed ids given to other strings.
+const NEW_STRING = 0.2
 const NUMBERS = [0, -0, 1, -1, 0.5, 1e-7, 123456789, -2.25, Number.MAX_VALUE, Number.MIN_VALUE, 1e21]
 
 function describeValue (v) {
@@ -50,6 +54,8 @@ function run (seed, ops, opts) {
   let drops = 0
   let grewTo = 1024
   let maxLive = 0
+  let unique = 0
+  const pick = (list) => rng.chance(NEW_STRING) ? `u${++unique}` : rng.pick(list)
 
   const time = () => {
     const r = rng.int(10)
@@ -125,7 +131,7 @@ function run (seed, ops, opts) {
       else if (filling && r >= 68 && r < 73 && rng.chance(0.8)) r = 20 // a segment instead of an end
       else if (!filling && r < 6 && rng.chance(0.6)) r = 70 // an end instead of a start
       if (r < 6) {
-        const name = rng.pick(NAMES)
+        const name = pick(NAMES)
         const t = now
         const h = s.startTransaction(name, t)
         note(`startTransaction(${describeValue(name)}, ${t}) -> ${h}`)
@@ -133,7 +139,7 @@ function run (seed, ops, opts) {
         assert.equal(s.isActive(h), true)
       } else if (r < 36) {
         const parent = handle()
-        const name = rng.pick(NAMES)
+        const name = pick(NAMES)
         const t = time()
         const outcome = m.startSegmentOutcome(parent)
         const h = s.startSegment(parent, name, t)
@@ -157,9 +163,9 @@ function run (seed, ops, opts) {
         m.endSegment(h, t)
       } else if (r < 68) {
         const h = handle()
-        const key = rng.pick(KEYS)
+        const key = pick(KEYS)
         const kind = rng.int(3)
-        const value = kind === 0 ? rng.pick(STRINGS) : kind === 1 ? rng.pick(NUMBERS) : rng.chance(0.5)
+        const value = kind === 0 ? pick(STRINGS) : kind === 1 ? rng.pick(NUMBERS) : rng.chance(0.5)
         note(`setAttribute(${h}, ${describeValue(key)}, ${describeValue(value)})`)
         assert.equal(s.setAttribute(h, key, value), undefined)
         m.setAttribute(h, key, value)
@@ -197,7 +203,7 @@ function run (seed, ops, opts) {
     e.message += `\n  (seed ${seed}; last operations:\n    ${log.slice(-15).join('\n    ')})`
     throw e
   }
-  return { traces, drops, grewTo, maxLive, issued: m.issued.size }
+  return { traces, drops, grewTo, maxLive, issued: m.issued.size, unique, stringIds: s._strings.text.length }
 }
 
 test('model: 50k random operations with small limits', () => {
@@ -212,6 +218,9 @@ test('model: 50k random operations with the default limits', () => {
   const r = run(0x5eed0002, 50000, {})
   assert.ok(r.traces > 1500, `${r.traces} traces compared`)
   assert.ok(r.grewTo > 1024, `the table grew (to ${r.grewTo}) during the run`)
+  // Strings were collected and their ids reused: far fewer ids than strings.
+  assert.ok(r.unique > 5000, `${r.unique} new strings`)
+  assert.ok(r.stringIds < r.unique / 2, `${r.stringIds} string ids for ${r.unique} new strings`)
 })
 
 test('model: several short seeds', () => {

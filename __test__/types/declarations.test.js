@@ -63,7 +63,7 @@ const CONTEXT_INTERNAL_EXPORTS = {
 }
 
 /** Modules under lib/ with no declarations (internal layers). */
-const INTERNAL = [/^lib\/native\//, /^lib\/validate\.js$/, /^lib\/store\/(layout|payload|ids|utf8)\.js$/]
+const INTERNAL = [/^lib\/native\//, /^lib\/validate\.js$/, /^lib\/store\/(layout|payload|ids|utf8|strings)\.js$/]
 
 /** Declarations of lib .d.ts files that index.d.ts does not re-export. */
 const NOT_REEXPORTED = {

@@ -9,17 +9,19 @@
 // The binding is called for bulk work only: reserving 256 handles at a time,
 // growing and shrinking the table, finishing a transaction (ordering,
 // exclusive times, ids, JSON), and scanning for stats, leaks and checks.
-// Names stay in a JS array beside the columns (a "side array", indexed by
-// slot), attributes in an arena of typed columns (below), so no string
-// crosses until a transaction is finished as JSON.
-//
-// Attributes: keys are interned per store (an id per distinct key, up to
-// MAX_KEYS; keys past that are kept as strings per entry). Each slot's
-// attributes are a list of arena entries, in the order first set:
-// `_aHead[slot]` is the first entry (0: none), `_aNext[e]` the next; entry
-// `e` holds `key id << 2 | kind` in `_aKey`, a number or boolean (0/1) in
-// `_aNum` (unboxed) and a string value in `_aStr`. Entry 0 is never used, so
-// 0 means "none". Freed entries form a free list through `_aNext`.
+// Strings: every name, attribute key and string value is interned per store
+// (./strings.js): slots and entries hold only ids, and the binding holds the
+// same strings, so a transaction finished as JSON sends none of them.
+// Names are a typed "side array" beside the columns, indexed by slot
+// (`_nameId`, -1 on a free slot), attributes an arena of typed columns:
+// each slot's attributes are a list of arena entries, in the order first
+// set: `_aHead[slot]` is the first entry (0: none), `_aNext[e]` the next;
+// entry `e` holds `key id << 2 | kind` in `_aKey` and in `_aNum` a number,
+// a boolean (0/1) or a string value's id. Entry 0 is never used, so 0 means
+// "none". Freed entries form a free list through `_aNext`. `_nameId` and
+// `_aHead` are the halves of one Int32Array (`_side`), `_aKey` and `_aNext`
+// of another (`_aInts`): the binding reads them as they are
+// (docs/binding-contract.md, "finishJsonStrings").
 //
 // Sizing: the table doubles when a batch of handles does not fit under the
 // load bound, seven eighths of the slots occupied (Rust's `reserve`;
@@ -47,7 +49,8 @@ const { performance } = require('node:perf_hooks')
 const { readLayout } = require('./layout')
 const { cutUtf8 } = require('./utf8')
 const { randomHex } = require('./ids')
-const { readTrace, writeKeyedPayload, KIND_STRING, KIND_NUMBER, KIND_BOOLEAN } = require('./payload')
+const { readTrace, earlyIds, KIND_STRING, KIND_NUMBER, KIND_BOOLEAN } = require('./payload')
+const { Strings } = require('./strings')
 const v = require('../validate')
 
 const timeOrigin = performance.timeOrigin
@@ -56,10 +59,6 @@ const now = () => performance.now()
 const OPTION_KEYS = ['maxSegmentsPerTransaction', 'maxAttributesPerSegment', 'maxAttributeValueLength']
 const LEAK_OPTION_KEYS = ['segmentOlderThanMs', 'transactionOlderThanMs', 'now', 'limit']
 
-// Interned attribute keys per store; new keys past this many are stored as
-// strings in their entries (so a program that makes keys without end does
-// not grow the key table without end).
-const MAX_KEYS = 4096
 // Smallest attribute arena, in entries; every size is a multiple of it.
 const MIN_ARENA = 1024
 // Transactions ended in a row at low occupancy before the store shrinks.
@@ -74,6 +73,13 @@ function arenaSize (entries) {
   return Math.max(MIN_ARENA, Math.ceil(entries / MIN_ARENA) * MIN_ARENA)
 }
 
+/** Side arrays for `capacity` slots: name ids (-1: none), then attribute heads. */
+function newSide (capacity) {
+  const side = new Int32Array(2 * capacity)
+  side.fill(-1, 0, capacity)
+  return side
+}
+
 /**
  * The SegmentStore class for `binding`.
  * @param {object} binding the native addon's functions, or the JS backend's
@@ -82,12 +88,12 @@ function arenaSize (entries) {
 function defineSegmentStore (binding) {
   const layout = readLayout(binding)
   const {
-    MAX_HANDLE, FREE, NONE, HEADER_LEN, COLUMNS, RESERVE_MAX, MIN_CAPACITY, MAX_CAPACITY, MAX_LOAD_EIGHTHS,
+    MAX_HANDLE, FREE, NONE, HEADER_LEN, COLUMNS, RESERVE_MAX, MIN_CAPACITY, MAX_CAPACITY, MAX_LOAD_EIGHTHS, MAX_STRINGS,
     H_RESERVED, H_RESERVE, H_LIVE_TXN, H_LIVE_SEG, H_TOTAL_TXN, H_TOTAL_SEG, H_DROPPED,
     H_OCCUPIED, H_CAPACITY,
     OUT_HEADER, OUT_ROW, LEAK_ROW, LEAK_HANDLE, LEAK_ROOT, LEAK_START
   } = layout
-  const { initStore, reserve, grow, shrink, finish, finishJsonKeyed, scan, leaks, check } = binding
+  const { initStore, reserve, grow, shrink, finish, finishJsonStrings, scan, leaks, check } = binding
 
   function readOptions (options) {
     if (options === null) throw v.typeError('SegmentStore: options', 'an object or undefined', options)
@@ -106,17 +112,9 @@ function defineSegmentStore (binding) {
       this._maxAttributes = o.maxAttributes
       this._maxValue = o.maxValue
       this._out = new Float64Array(OUT_HEADER + OUT_ROW * 64) // rows from finish
-      this._meta = new Float64Array(256) // the JSON payload's numbers
-      this._slots = new Int32Array(64) // the slots a JSON payload read
-      this._touch = 0 // see writeKeyedPayload
-      // Interned keys: id by key, key by id; per id the last payload call
-      // that listed it and its index there.
-      this._keyIds = new Map()
-      this._keyText = []
-      this._keyStamp = new Int32Array(64)
-      this._keyAt = new Int32Array(64)
-      this._keyLens = []
-      this._call = 0
+      this._slots = new Int32Array(64) // the slots a JSON finish freed
+      this._strings = new Strings(binding, MAX_STRINGS)
+      this._text = this._strings.text // id -> string (the same array, never replaced)
       // Key ids by list position: the key last set at that position.
       this._cacheKey = new Array(KEY_CACHE).fill(undefined)
       this._cacheId = new Int32Array(KEY_CACHE)
@@ -126,23 +124,28 @@ function defineSegmentStore (binding) {
       initStore(buffer, MIN_CAPACITY)
       this._spanIds = null // made on first use, like _traceIds (on root slots only)
       this._traceIds = null
-      this._adopt(buffer, new Array(MIN_CAPACITY).fill(undefined), new Int32Array(MIN_CAPACITY), null, null)
+      this._adopt(buffer, newSide(MIN_CAPACITY), null, null)
     }
 
     /** An empty attribute arena of `size` entries. */
     _initArena (size) {
-      this._aKey = new Int32Array(size)
-      this._aNum = new Float64Array(size)
-      this._aStr = new Array(size).fill(undefined)
-      this._aNext = new Int32Array(size)
+      this._adoptArena(new Int32Array(2 * size), new Float64Array(size))
       this._aFree = 0 // first free entry, 0 when none
       this._aTop = 1 // entries from here on have never been used
       this._aLive = 0
-      this._rawKeys = new Map() // entry -> key, for keys not interned
+    }
+
+    /** Points the arena's column views at `ints` (keys, then next) and `num`. */
+    _adoptArena (ints, num) {
+      const size = num.length
+      this._aInts = ints
+      this._aKey = ints.subarray(0, size)
+      this._aNext = ints.subarray(size, 2 * size)
+      this._aNum = num
     }
 
     /** Points the column views at `buffer`, and the side arrays at the ones given. */
-    _adopt (buffer, names, heads, spanIds, traceIds) {
+    _adopt (buffer, side, spanIds, traceIds) {
       const capacity = buffer[H_CAPACITY]
       const column = (k) => buffer.subarray(HEADER_LEN + k * capacity, HEADER_LEN + (k + 1) * capacity)
       this._buffer = buffer
@@ -157,8 +160,9 @@ function defineSegmentStore (binding) {
       this._count = column(layout.C_COUNT)
       this._dropped = column(layout.C_DROPPED)
       this._tail = column(layout.C_TAIL)
-      this._names = names
-      this._aHead = heads
+      this._side = side
+      this._nameId = side.subarray(0, capacity)
+      this._aHead = side.subarray(capacity, 2 * capacity)
       this._spanIds = spanIds
       this._traceIds = traceIds
     }
@@ -170,20 +174,19 @@ function defineSegmentStore (binding) {
     _move (buffer) {
       const capacity = buffer[H_CAPACITY]
       const mask = capacity - 1
-      const names = new Array(capacity).fill(undefined)
-      const heads = new Int32Array(capacity)
+      const side = newSide(capacity)
       const spanIds = this._spanIds === null ? null : new Array(capacity).fill(undefined)
       const traceIds = this._traceIds === null ? null : new Array(capacity).fill(undefined)
       for (let s = 0; s < this._capacity; s++) {
         const h = this._handle[s]
         if (h === FREE) continue
         const t = h & mask
-        names[t] = this._names[s]
-        heads[t] = this._aHead[s]
+        side[t] = this._nameId[s]
+        side[capacity + t] = this._aHead[s]
         if (spanIds !== null) spanIds[t] = this._spanIds[s]
         if (traceIds !== null) traceIds[t] = this._traceIds[s]
       }
-      this._adopt(buffer, names, heads, spanIds, traceIds)
+      this._adopt(buffer, side, spanIds, traceIds)
     }
 
     /** Doubles the table; names and attributes move with their records. */
@@ -204,6 +207,7 @@ function defineSegmentStore (binding) {
      * SHRINK_AFTER of them, shrinks the table and compacts the arena.
      */
     _afterEnd () {
+      if (this._strings.due()) this._collectStrings()
       const tableLow = this._capacity > MIN_CAPACITY && 4 * this._buffer[H_OCCUPIED] < this._capacity
       const arenaLow = this._aKey.length > MIN_ARENA && 4 * this._aLive < this._aKey.length
       if (!tableLow && !arenaLow) {
@@ -214,6 +218,7 @@ function defineSegmentStore (binding) {
       this._low = 0
       if (arenaLow) this._compactArena()
       if (tableLow && !this._shrink()) this._low = SHRINK_AFTER - SHRINK_RETRY
+      this._collectStrings()
     }
 
     /**
@@ -238,7 +243,7 @@ function defineSegmentStore (binding) {
     /** Copies the live attribute entries into the smallest arena they fill at most half of. */
     _compactArena () {
       const size = arenaSize(2 * (this._aLive + 1))
-      const { _aKey: key, _aNum: num, _aStr: str, _aNext: next, _rawKeys: raw } = this
+      const { _aKey: key, _aNum: num, _aNext: next } = this
       const heads = this._aHead
       this._initArena(size)
       let top = 1
@@ -250,8 +255,6 @@ function defineSegmentStore (binding) {
           const t = top++
           this._aKey[t] = key[e]
           this._aNum[t] = num[e]
-          this._aStr[t] = str[e]
-          if (key[e] < 0) this._rawKeys.set(t, raw.get(e))
           if (prev === 0) heads[s] = t
           else this._aNext[prev] = t
           prev = t
@@ -277,17 +280,12 @@ function defineSegmentStore (binding) {
 
     _growArena () {
       const size = arenaSize(this._aKey.length * 1.5)
-      const key = new Int32Array(size)
+      const ints = new Int32Array(2 * size)
       const num = new Float64Array(size)
-      const next = new Int32Array(size)
-      key.set(this._aKey)
+      ints.set(this._aKey)
+      ints.set(this._aNext, size)
       num.set(this._aNum)
-      next.set(this._aNext)
-      const str = this._aStr
-      for (let i = str.length; i < size; i++) str.push(undefined)
-      this._aKey = key
-      this._aNum = num
-      this._aNext = next
+      this._adoptArena(ints, num)
     }
 
     /** Frees the attribute list of slot `s`. */
@@ -296,13 +294,10 @@ function defineSegmentStore (binding) {
       if (e === 0) return
       this._aHead[s] = 0
       const next = this._aNext
-      const str = this._aStr
       let free = this._aFree
       let n = 0
       while (e !== 0) {
         const after = next[e]
-        if (this._aKey[e] < 0) this._rawKeys.delete(e)
-        str[e] = undefined
         next[e] = free
         free = e
         e = after
@@ -312,36 +307,34 @@ function defineSegmentStore (binding) {
       this._aLive -= n
     }
 
-    /** The number of the next JSON payload (for the key stamps), never 0. */
-    _nextCall () {
-      if (this._call >= 0x7fffffff) {
-        this._keyStamp.fill(0)
-        this._call = 0
-      }
-      return ++this._call
-    }
-
-    /** The id of `key` (interned on first use), or -1 past MAX_KEYS. `at` is its list position. */
+    /** The id of `key` (interned on first use). `at` is its list position. */
     _keyId (key, at) {
       if (at < KEY_CACHE && this._cacheKey[at] === key) return this._cacheId[at]
-      let id = this._keyIds.get(key)
-      if (id === undefined) {
-        id = this._keyText.length
-        if (id >= MAX_KEYS) return -1
-        this._keyIds.set(key, id)
-        this._keyText.push(key)
-        if (id >= this._keyStamp.length) {
-          const stamp = new Int32Array(this._keyStamp.length * 2)
-          stamp.set(this._keyStamp)
-          this._keyStamp = stamp
-          this._keyAt = new Int32Array(stamp.length)
-        }
-      }
+      const id = this._strings.intern(key)
       if (at < KEY_CACHE) {
         this._cacheKey[at] = key
         this._cacheId[at] = id
       }
       return id
+    }
+
+    /**
+     * Frees the ids of strings no live slot or entry holds (a mark and
+     * sweep; see ./strings.js). Called only where no id is held elsewhere.
+     */
+    _collectStrings () {
+      this._cacheKey.fill(undefined) // its ids may be freed
+      this._strings.collect((marks) => {
+        const { _nameId: names, _aHead: heads, _aKey: keys, _aNum: num, _aNext: next } = this
+        for (let s = 0; s < this._capacity; s++) {
+          if (names[s] >= 0) marks[names[s]] = 1
+          for (let e = heads[s]; e !== 0; e = next[e]) {
+            const w = keys[e]
+            marks[w >> 2] = 1
+            if ((w & 3) === KIND_STRING) marks[num[e]] = 1
+          }
+        }
+      })
     }
 
     /** Takes a reserved handle, refilling the reserve (one crossing per 256). */
@@ -374,7 +367,7 @@ function defineSegmentStore (binding) {
       this._count[s] = 1
       this._dropped[s] = 0
       this._tail[s] = h
-      this._names[s] = cutUtf8(name, this._maxValue)
+      this._nameId[s] = this._strings.intern(cutUtf8(name, this._maxValue))
       const buffer = this._buffer
       buffer[H_LIVE_TXN]++
       buffer[H_TOTAL_TXN]++
@@ -407,7 +400,7 @@ function defineSegmentStore (binding) {
       this._next[this._tail[rs] & mask] = h
       this._tail[rs] = h
       this._count[rs]++
-      this._names[s] = cutUtf8(name, this._maxValue)
+      this._nameId[s] = this._strings.intern(cutUtf8(name, this._maxValue))
       const buffer = this._buffer
       buffer[H_LIVE_SEG]++
       buffer[H_TOTAL_SEG]++
@@ -445,9 +438,10 @@ function defineSegmentStore (binding) {
       const next = this._aNext
       let last = 0
       let at = 0
+      const text = this._text
       for (let e = this._aHead[s]; e !== 0; e = next[e]) {
         const id = aKey[e] >> 2
-        if ((id >= 0 ? this._keyText[id] : this._rawKeys.get(e)) === key) {
+        if (text[id] === key) {
           this._setValue(e, id, value, type)
           return
         }
@@ -457,11 +451,9 @@ function defineSegmentStore (binding) {
       if (at >= this._maxAttributes) return
       const id = this._keyId(key, at)
       const e = this._aAlloc() // may grow the arena: read its columns after
-      if (id < 0) this._rawKeys.set(e, key)
-      // A new entry's string column is empty already (cleared when freed).
       if (type === 'string') {
         this._aKey[e] = (id << 2) | KIND_STRING
-        this._aStr[e] = value
+        this._aNum[e] = this._strings.intern(value)
       } else if (type === 'number') {
         this._aKey[e] = (id << 2) | KIND_NUMBER
         this._aNum[e] = value
@@ -477,11 +469,10 @@ function defineSegmentStore (binding) {
     _setValue (e, id, value, type) {
       if (type === 'string') {
         this._aKey[e] = (id << 2) | KIND_STRING
-        this._aStr[e] = value
+        this._aNum[e] = this._strings.intern(value)
       } else {
         this._aKey[e] = (id << 2) | (type === 'number' ? KIND_NUMBER : KIND_BOOLEAN)
         this._aNum[e] = type === 'number' ? value : value ? 1 : 0
-        this._aStr[e] = undefined
       }
     }
 
@@ -504,7 +495,7 @@ function defineSegmentStore (binding) {
 
     nameOf (handle) {
       if (!v.checkHandle(handle, 'nameOf: handle') || !this.isActive(handle)) return null
-      return this._names[handle & this._mask]
+      return this._text[this._nameId[handle & this._mask]]
     }
 
     spanIdOf (handle) {
@@ -523,7 +514,7 @@ function defineSegmentStore (binding) {
 
     /** Clears the side arrays of slot `s` and frees its attributes. */
     _clearSide (s) {
-      this._names[s] = undefined
+      this._nameId[s] = -1
       if (this._aHead[s] !== 0) this._freeAttributes(s)
       if (this._spanIds !== null) this._spanIds[s] = undefined
       if (this._traceIds !== null) this._traceIds[s] = undefined
@@ -563,9 +554,20 @@ function defineSegmentStore (binding) {
       if (t < 0) return null
       const root = this._root[handle & this._mask]
       const n = this._countOf(root & this._mask)
-      const p = writeKeyedPayload(this, root, n)
-      const json = finishJsonKeyed(this._buffer, handle, t, timeOrigin, p.meta, p.text, p.ids)
+      // The slots, to clear once the binding has freed them.
+      if (this._slots.length < n) this._slots = new Int32Array(n * 2)
       const slots = this._slots
+      const mask = this._mask
+      const next = this._next
+      let cur = root
+      for (let k = 0; k < n; k++) {
+        const s = cur & mask
+        slots[k] = s
+        cur = next[s]
+      }
+      const ids = this._spanIds === null && this._traceIds === null ? undefined : earlyIds(this, root, n)
+      this._strings.sync()
+      const json = finishJsonStrings(this._buffer, handle, t, timeOrigin, this._side, this._aInts, this._aNum, this._strings.table, ids)
       for (let k = 0; k < n; k++) this._clearSide(slots[k])
       this._afterEnd()
       return json
@@ -604,9 +606,9 @@ function defineSegmentStore (binding) {
         const ageMs = at - out[o + LEAK_START]
         const s = handle & this._mask
         if (handle === root) {
-          transactions.push({ handle, name: this._names[s], ageMs, segments: this._count[s] })
+          transactions.push({ handle, name: this._text[this._nameId[s]], ageMs, segments: this._count[s] })
         } else {
-          segments.push({ handle, name: this._names[s], transaction: root, transactionName: this._names[root & this._mask], ageMs })
+          segments.push({ handle, name: this._text[this._nameId[s]], transaction: root, transactionName: this._text[this._nameId[root & this._mask]], ageMs })
         }
       }
       return { now: at, transactions, segments }
@@ -644,8 +646,16 @@ function defineSegmentStore (binding) {
       const problems = check(this._buffer)
       for (let s = 0; s < this._capacity; s++) {
         const live = this._handle[s] !== FREE && this._root[s] >= 0
-        if (live !== (typeof this._names[s] === 'string')) {
+        if (live !== (typeof this._text[this._nameId[s]] === 'string')) {
           problems.push(`slot ${s}: name ${live ? 'missing' : 'left behind'}`)
+        }
+        if (live) {
+          for (let e = this._aHead[s], steps = 0; e !== 0 && steps <= this._maxAttributes; e = this._aNext[e], steps++) {
+            const w = this._aKey[e]
+            if (typeof this._text[w >> 2] !== 'string' || ((w & 3) === KIND_STRING && typeof this._text[this._aNum[e]] !== 'string')) {
+              problems.push(`slot ${s}: attribute entry ${e} names a string the store does not hold`)
+            }
+          }
         }
         if (!live && (this._aHead[s] !== 0 || (this._spanIds !== null && this._spanIds[s] !== undefined))) {
           problems.push(`slot ${s}: attributes or span id left behind`)
