@@ -357,6 +357,8 @@ function defineSegmentStore (binding) {
     startTransaction (name, startTime) {
       v.checkString(name, 'startTransaction: name')
       const t = v.checkTime(startTime, 'startTransaction: startTime', now)
+      // Interned first: it throws when the store holds MAX_STRINGS strings.
+      const nameId = this._strings.intern(cutUtf8(name, this._maxValue))
       const h = this._pop()
       const s = h & this._mask
       this._root[s] = h
@@ -367,7 +369,7 @@ function defineSegmentStore (binding) {
       this._count[s] = 1
       this._dropped[s] = 0
       this._tail[s] = h
-      this._nameId[s] = this._strings.intern(cutUtf8(name, this._maxValue))
+      this._nameId[s] = nameId
       const buffer = this._buffer
       buffer[H_LIVE_TXN]++
       buffer[H_TOTAL_TXN]++
@@ -388,6 +390,7 @@ function defineSegmentStore (binding) {
         this._buffer[H_DROPPED]++
         return null
       }
+      const nameId = this._strings.intern(cutUtf8(name, this._maxValue)) // first: it may throw
       const h = this._pop() // may grow the table: read the mask after it
       const mask = this._mask
       rs = root & mask
@@ -400,7 +403,7 @@ function defineSegmentStore (binding) {
       this._next[this._tail[rs] & mask] = h
       this._tail[rs] = h
       this._count[rs]++
-      this._nameId[s] = this._strings.intern(cutUtf8(name, this._maxValue))
+      this._nameId[s] = nameId
       const buffer = this._buffer
       buffer[H_LIVE_SEG]++
       buffer[H_TOTAL_SEG]++
@@ -450,10 +453,12 @@ function defineSegmentStore (binding) {
       }
       if (at >= this._maxAttributes) return
       const id = this._keyId(key, at)
+      // Interned before the entry is taken: it may throw.
+      const valueId = type === 'string' ? this._strings.intern(value) : 0
       const e = this._aAlloc() // may grow the arena: read its columns after
       if (type === 'string') {
         this._aKey[e] = (id << 2) | KIND_STRING
-        this._aNum[e] = this._strings.intern(value)
+        this._aNum[e] = valueId
       } else if (type === 'number') {
         this._aKey[e] = (id << 2) | KIND_NUMBER
         this._aNum[e] = value
@@ -468,8 +473,9 @@ function defineSegmentStore (binding) {
     /** Writes `value` (of type `type`) into arena entry `e` of key id `id`. */
     _setValue (e, id, value, type) {
       if (type === 'string') {
+        const valueId = this._strings.intern(value) // first: it may throw
         this._aKey[e] = (id << 2) | KIND_STRING
-        this._aNum[e] = this._strings.intern(value)
+        this._aNum[e] = valueId
       } else {
         this._aKey[e] = (id << 2) | (type === 'number' ? KIND_NUMBER : KIND_BOOLEAN)
         this._aNum[e] = type === 'number' ? value : value ? 1 : 0
