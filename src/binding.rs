@@ -85,30 +85,30 @@ pub fn reserve(mut m: Float64ArraySlice, want: u32) -> Result<u32> {
     Ok(t.reserve(want as usize) as u32)
 }
 
-/// Copies the store in `old` into `new`, a larger buffer it lays out.
+/// Copies the store in `old` into `next`, a larger buffer it lays out.
 #[napi(catch_unwind)]
-pub fn grow(mut old: Float64ArraySlice, mut new: Float64ArraySlice) -> Result<()> {
-    if !disjoint(&old, &new) {
+pub fn grow(mut old: Float64ArraySlice, mut next: Float64ArraySlice) -> Result<()> {
+    if !disjoint(&old, &next) {
         return Err(overlap_error("the new buffer"));
     }
-    let capacity = capacity_for(new.len())?;
+    let capacity = capacity_for(next.len())?;
     let t = Table::new(slice_mut(&mut old)).map_err(to_js)?;
-    t.grow_into(slice_mut(&mut new), capacity).map_err(to_js)
+    t.grow_into(slice_mut(&mut next), capacity).map_err(to_js)
 }
 
-/// Copies the store in `old` into `new`, a smaller buffer it lays out, if
+/// Copies the store in `old` into `next`, a smaller buffer it lays out, if
 /// every occupied slot fits there in a slot of its own with at most seven
-/// eighths of `new` occupied (the load bound, `layout::MAX_LOAD_EIGHTHS`);
-/// returns whether it did. When it returns false, `new` is untouched and
+/// eighths of `next` occupied (the load bound, `layout::MAX_LOAD_EIGHTHS`);
+/// returns whether it did. When it returns false, `next` is untouched and
 /// `old` is still the store.
 #[napi(catch_unwind)]
-pub fn shrink(mut old: Float64ArraySlice, mut new: Float64ArraySlice) -> Result<bool> {
-    if !disjoint(&old, &new) {
+pub fn shrink(mut old: Float64ArraySlice, mut next: Float64ArraySlice) -> Result<bool> {
+    if !disjoint(&old, &next) {
         return Err(overlap_error("the new buffer"));
     }
-    let capacity = capacity_for(new.len())?;
+    let capacity = capacity_for(next.len())?;
     let t = Table::new(slice_mut(&mut old)).map_err(to_js)?;
-    t.shrink_into(slice_mut(&mut new), capacity).map_err(to_js)
+    t.shrink_into(slice_mut(&mut next), capacity).map_err(to_js)
 }
 
 /// The capacity a buffer of `len` numbers has, or an error.
