@@ -140,6 +140,11 @@ class ReferenceStore {
     return trace === null ? null : JSON.stringify(trace)
   }
 
+  endTransactionJSONBytes (handle, endTime) {
+    const json = this.endTransactionJSON(handle, endTime)
+    return json === null ? null : Buffer.from(json)
+  }
+
   stats () {
     let liveTransactions = 0
     for (const s of this.segments.values()) if (s.parent === null) liveTransactions++

@@ -11,7 +11,10 @@
 //                each (start, attributes, end), end into a finished trace,
 //                as an object (endTransaction) and as JSON (endTransactionJSON)
 //   end50        the same trace, only the end (the transaction is built
-//                outside the timing), also as JSON.stringify(endTransaction(h))
+//                outside the timing), also as JSON.stringify(endTransaction(h)),
+//                as bytes (endTransactionJSONBytes) and as
+//                Buffer.from(endTransactionJSON(h)), what an agent that
+//                sends bytes would do without it
 //
 // Before measuring, both stores build the same transaction and their output
 // is checked equal (ids and the clock origin aside, parent links compared
@@ -31,7 +34,9 @@ const OPS = [
   { id: 'txn50JSON', label: '50-segment transaction → JSON (build + end)', n: 4 },
   { id: 'end50Object', label: '50-segment transaction: end → object only', n: 1 },
   { id: 'end50JSON', label: '50-segment transaction: end → JSON only', n: 1 },
-  { id: 'end50Stringify', label: '50-segment transaction: end → JSON.stringify(endTransaction(h))', n: 1 }
+  { id: 'end50Stringify', label: '50-segment transaction: end → JSON.stringify(endTransaction(h))', n: 1 },
+  { id: 'end50Bytes', label: '50-segment transaction: end → JSON bytes (endTransactionJSONBytes)', n: 1 },
+  { id: 'end50JSONToBytes', label: '50-segment transaction: end → Buffer.from(endTransactionJSON(h))', n: 1 }
 ]
 
 const STORES = [
@@ -88,10 +93,12 @@ function checkEqual () {
   const oursObj = normalize(a.endTransaction(build50(a), T0 + 100))
   const refObj = normalize(b.endTransaction(build50(b), T0 + 100))
   const oursJson = normalize(JSON.parse(a.endTransactionJSON(build50(a), T0 + 100)))
+  const oursBytes = normalize(JSON.parse(a.endTransactionJSONBytes(build50(a), T0 + 100).toString('utf8')))
   const refJson = normalize(JSON.parse(b.endTransactionJSON(build50(b), T0 + 100)))
   assert.strictEqual(oursObj, refObj, 'endTransaction: SegmentStore and the reference disagree')
   assert.strictEqual(oursJson, refJson, 'endTransactionJSON: SegmentStore and the reference disagree')
   assert.strictEqual(oursObj, oursJson, 'SegmentStore: object and JSON disagree')
+  assert.strictEqual(oursBytes, oursJson, 'SegmentStore: JSON bytes and JSON disagree')
   return { equal: true, segments: JSON.parse(refObj).segments.length, bytes: b.endTransactionJSON(build50(b), T0 + 100).length }
 }
 
@@ -152,6 +159,18 @@ function tasksFor (st) {
       const t0 = hr()
       const h = build50(st)
       const ns = timed(() => JSON.stringify(st.endTransaction(h, T0 + 100)).length)()
+      return { ns, costNs: Number(hr() - t0) }
+    },
+    end50Bytes: () => {
+      const t0 = hr()
+      const h = build50(st)
+      const ns = timed(() => st.endTransactionJSONBytes(h, T0 + 100).length)()
+      return { ns, costNs: Number(hr() - t0) }
+    },
+    end50JSONToBytes: () => {
+      const t0 = hr()
+      const h = build50(st)
+      const ns = timed(() => Buffer.from(st.endTransactionJSON(h, T0 + 100)).length)()
       return { ns, costNs: Number(hr() - t0) }
     }
   }

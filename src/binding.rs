@@ -270,13 +270,13 @@ struct Scratch {
 const KEEP_OUT_UP_TO: usize = 1 << 20;
 
 /// What a JSON finish returns: the first `len` bytes of this thread's
-/// `JSON_OUT`, as a JS string: Latin-1 (a plain copy) when every byte is
-/// ASCII, else decoded from UTF-8. (A Buffer was measured too: copying into
-/// one costs as much as the string, more for small traces, so there is no
-/// bytes variant.)
+/// `JSON_OUT`, as a JS string (Latin-1, a plain copy, when every byte is
+/// ASCII, else decoded from UTF-8), or with `bytes` as a Node `Buffer`
+/// holding a copy of the UTF-8.
 pub struct JsonOut {
     len: usize,
     ascii: bool,
+    bytes: bool,
 }
 
 impl ToNapiValue for JsonOut {
@@ -289,7 +289,9 @@ impl ToNapiValue for JsonOut {
             // SAFETY: `data` points at `len` initialised bytes that live
             // until this closure ends; N-API copies them.
             let status = unsafe {
-                if val.ascii {
+                if val.bytes {
+                    sys::napi_create_buffer_copy(env, len, data.cast(), ptr::null_mut(), &mut value)
+                } else if val.ascii {
                     sys::napi_create_string_latin1(env, data.cast(), len as isize, &mut value)
                 } else {
                     sys::napi_create_string_utf8(env, data.cast(), len as isize, &mut value)
@@ -410,7 +412,11 @@ pub fn finish_json(
         ids.as_deref(),
         decode_into,
     )?;
-    Ok(ascii.map(|(len, ascii)| JsonOut { len, ascii }))
+    Ok(ascii.map(|(len, ascii)| JsonOut {
+        len,
+        ascii,
+        bytes: false,
+    }))
 }
 
 /// `finishJson` with the payload in the keyed format (each attribute key
@@ -438,7 +444,11 @@ pub fn finish_json_keyed(
             decode_keyed_into,
         )
     })?;
-    Ok(ascii.map(|(len, ascii)| JsonOut { len, ascii }))
+    Ok(ascii.map(|(len, ascii)| JsonOut {
+        len,
+        ascii,
+        bytes: false,
+    }))
 }
 
 /// A store's string table (`core::strings`): JS holds it as an `External`.
@@ -511,9 +521,10 @@ pub fn set_strings(
 
 /// Like `finishJson`, but the names and attributes are read from the
 /// store's own arrays and its string table (docs/binding-contract.md,
-/// "finishJsonStrings"); the JSON is the same.
+/// "finishJsonStrings"); the JSON is the same. With `bytes`, its UTF-8
+/// comes back in a `Buffer` instead of a string.
 #[allow(clippy::too_many_arguments)]
-#[napi(catch_unwind, ts_return_type = "string | null")]
+#[napi(catch_unwind, ts_return_type = "string | Uint8Array | null")]
 pub fn finish_json_strings(
     mut m: Float64ArraySlice,
     handle: f64,
@@ -524,6 +535,7 @@ pub fn finish_json_strings(
     values: Float64ArraySlice,
     table: TableIn,
     ids: Option<String>,
+    bytes: Option<bool>,
 ) -> Result<Option<JsonOut>> {
     if !disjoint(&m, &side) {
         return Err(overlap_error("the side arrays"));
@@ -593,7 +605,8 @@ pub fn finish_json_strings(
             write_trace_json(&mut out, trace, &texts, time_origin)
         })))
     })?;
-    Ok(written.map(|(len, ascii)| JsonOut { len, ascii }))
+    let bytes = bytes.unwrap_or(false);
+    Ok(written.map(|(len, ascii)| JsonOut { len, ascii, bytes }))
 }
 
 /// Live counts read off every slot of the store.

@@ -203,7 +203,8 @@ class StoreModel {
  * in order on a plain object).
  */
 function compareTrace (got, expected, { how, seen, where = how }) {
-  const t = how === 'json' ? JSON.parse(got) : got
+  if (how === 'bytes') assert.ok(Buffer.isBuffer(got), `${where}: a Buffer`)
+  const t = how === 'json' ? JSON.parse(got) : how === 'bytes' ? JSON.parse(got.toString('utf8')) : got
   assert.equal(typeof t, 'object', `${where}: a trace`)
   assert.deepEqual(Object.keys(t).sort(), ['droppedSegments', 'duration', 'name', 'segmentCount', 'segments', 'startTime', 'traceId'], `${where}: trace keys`)
   assert.match(t.traceId, HEX32)

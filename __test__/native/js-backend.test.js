@@ -281,7 +281,8 @@ const command = fc.oneof(
       upper: fc.boolean(),
       spare: fc.integer({ min: 0, max: 4 }),
       shuffle: fc.nat(),
-      k: fc.nat()
+      k: fc.nat(),
+      bytes: fc.boolean()
     })
   },
   {
@@ -730,7 +731,13 @@ function runProgram (next, program) {
         const copy = pair.n.m.slice()
         const r = both(pair, what, (s, b) => {
           const a = stringsArgs(s, s === pair.n ? pair.j : pair.n, st, cmd)
-          return b.finishJsonStrings(s.m, h, cmd.t, cmd.origin, a.side, a.arena, a.values, a.table, p.ids)
+          const json = b.finishJsonStrings(s.m, h, cmd.t, cmd.origin, a.side, a.arena, a.values, a.table, p.ids, cmd.bytes)
+          if (json === null || !cmd.bytes) return json
+          // With bytes: a Buffer of the JSON's UTF-8, compared as its text.
+          assert.ok(Buffer.isBuffer(json), `${what}: a Buffer`)
+          const text = json.toString('utf8')
+          assert.ok(Buffer.from(text, 'utf8').equals(json), `${what}: well-formed UTF-8`)
+          return text
         }, (a, b) => {
           assert.equal(a === null, b === null, `${what}: null`)
           if (a === null) return
@@ -1211,11 +1218,11 @@ describe('errors: same conditions, classes, codes and words', () => {
       same(`setStrings(edits=${label})`, (b) => b.setStrings(b.stringTable(), v, 'x'), { expectError: false })
       same(`setStrings(text=${label})`, (b) => b.setStrings(b.stringTable(), new Float64Array(0), v), { expectError: false })
       const strings = (b, m, k) => {
-        const args = [m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0), b.stringTable(), undefined]
+        const args = [m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0), b.stringTable(), undefined, undefined]
         args[k] = v
         return b.finishJsonStrings(...args)
       }
-      for (const [k, name] of ['m', 'handle', 'end', 'timeOrigin', 'side', 'arena', 'values', 'table', 'ids'].entries()) {
+      for (const [k, name] of ['m', 'handle', 'end', 'timeOrigin', 'side', 'arena', 'values', 'table', 'ids', 'bytes'].entries()) {
         same(`finishJsonStrings(${name}=${label})`, (b, m) => strings(b, m, k), { expectError: false })
       }
       same(`scan(${label})`, (b) => b.scan(v))
@@ -1232,6 +1239,8 @@ describe('errors: same conditions, classes, codes and words', () => {
     same('finishJsonStrings: first failing argument wins', (b, m) => b.finishJsonStrings(m, 1, 1, 0, [], {}, new Int32Array(1), {}, 5))
     same('finishJsonStrings: the table before ids', (b, m) => b.finishJsonStrings(m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0), {}, 5))
     same('finishJsonStrings: missing arguments are undefined', (b, m) => b.finishJsonStrings(m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0)))
+    same('finishJsonStrings: ids before bytes', (b, m) => b.finishJsonStrings(m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0), b.stringTable(), 5, 'yes'))
+    same('finishJsonStrings: bad bytes', (b, m) => b.finishJsonStrings(m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0), b.stringTable(), undefined, 1))
     same('finishJsonStrings: a missing ids is None', (b, m) => b.finishJsonStrings(m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0), b.stringTable()), { expectError: false })
     same('a table of the other backend is not a table', (b) => b.setStrings((b === N ? J : N).stringTable(), new Float64Array(0), ''))
     same('a table of the other backend is not a table (finishJsonStrings)', (b, m) => b.finishJsonStrings(m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0), (b === N ? J : N).stringTable()))

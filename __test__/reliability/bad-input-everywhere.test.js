@@ -239,6 +239,7 @@ const STORE_METHODS = {
   traceIdOf: (s, tr, vals) => lookup(s, tr, vals, 'traceIdOf'),
   endTransaction: (s, tr, vals) => ending(s, tr, vals, 'endTransaction'),
   endTransactionJSON: (s, tr, vals) => ending(s, tr, vals, 'endTransactionJSON'),
+  endTransactionJSONBytes: (s, tr, vals) => ending(s, tr, vals, 'endTransactionJSONBytes'),
   stats (s, tr, vals) {
     // No arguments; extra ones are ignored.
     for (const [label, v] of vals) {
@@ -298,7 +299,7 @@ function ending (s, tr, vals, method) {
     const T = s.startTransaction(`end ${label}`, 0)
     tr.started(T)
     const e = attempt(`${method}(endTime = ${label})`, expectTime(v), [method, 'endTime'], () => s[method](T, v))
-    if (e) tr.ended(T, method === 'endTransactionJSON' ? JSON.parse(e.value) : e.value)
+    if (e) tr.ended(T, method === 'endTransactionJSON' ? JSON.parse(e.value) : method === 'endTransactionJSONBytes' ? JSON.parse(e.value.toString('utf8')) : e.value)
     else assert.equal(s.isActive(T), true, `${method}(endTime = ${label}) threw and left the transaction live`)
     tr.consistent(label)
   }

@@ -100,6 +100,7 @@ const command = fc.oneof(
   { weight: 3, arbitrary: fc.record({ c: fc.constant('lookup'), p: pick, what: fc.constantFrom('isActive', 'transactionOf', 'parentOf', 'nameOf') }) },
   { weight: 4, arbitrary: fc.record({ c: fc.constant('endTxn'), p: pick, t: time }) },
   { weight: 4, arbitrary: fc.record({ c: fc.constant('endJson'), p: pick, t: time }) },
+  { weight: 2, arbitrary: fc.record({ c: fc.constant('endBytes'), p: pick, t: time }) },
   { weight: 2, arbitrary: fc.record({ c: fc.constant('stats') }) },
   { weight: 2, arbitrary: fc.record({ c: fc.constant('leaks'), now: time, seg: time, txn: time, limit: fc.integer({ min: 1, max: 50 }) }) },
   { weight: 2, arbitrary: fc.record({ c: fc.constant('verify') }) },
@@ -108,7 +109,7 @@ const command = fc.oneof(
     arbitrary: fc.record({
       c: fc.constant('bad'),
       p: pick,
-      call: fc.constantFrom('startSegment', 'endSegment', 'endTransaction', 'endTransactionJSON', 'setAttribute', 'startTransaction', 'leakReport'),
+      call: fc.constantFrom('startSegment', 'endSegment', 'endTransaction', 'endTransactionJSON', 'endTransactionJSONBytes', 'setAttribute', 'startTransaction', 'leakReport'),
       v: badTime
     })
   }
@@ -201,10 +202,18 @@ function runProgram (next, options, program) {
         break
       case 'endTxn':
       case 'endJson':
+      case 'endBytes':
         run((s, key) => {
           const rootHandle = s.transactionOf(h)
           const handed = early[key].get(rootHandle) ?? []
-          const trace = cmd.c === 'endTxn' ? s.endTransaction(h, cmd.t) : s.endTransactionJSON(h, cmd.t)
+          let trace = cmd.c === 'endTxn'
+            ? s.endTransaction(h, cmd.t)
+            : cmd.c === 'endJson' ? s.endTransactionJSON(h, cmd.t) : s.endTransactionJSONBytes(h, cmd.t)
+          // The bytes form holds the JSON's UTF-8; compared as its text.
+          if (cmd.c === 'endBytes' && trace !== null) {
+            assert.ok(Buffer.isBuffer(trace), `${what}: a Buffer (${key})`)
+            trace = trace.toString('utf8')
+          }
           // The ids handed out early are the trace's ids.
           const ids = idsOf(trace)
           for (const id of handed) assert.ok(ids.has(id), `${what}: early id ${id} kept (${key})`)
@@ -236,6 +245,7 @@ function runProgram (next, options, program) {
             case 'endSegment': return s.endSegment(h, cmd.v)
             case 'endTransaction': return s.endTransaction(h, cmd.v)
             case 'endTransactionJSON': return s.endTransactionJSON(h, cmd.v)
+            case 'endTransactionJSONBytes': return s.endTransactionJSONBytes(h, cmd.v)
             case 'setAttribute': return s.setAttribute(h, 'k', typeof cmd.v === 'number' ? cmd.v : undefined)
             case 'startTransaction': return s.startTransaction('t', cmd.v)
             case 'leakReport': return s.leakReport({ now: cmd.v })

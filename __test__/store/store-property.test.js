@@ -101,7 +101,7 @@ const cmd = (name, arb, body) => arb.map((args) => new Command(name, args, body)
 
 function endOne (m, r, h, t, how) {
   ops++
-  const got = how === 'json' ? r.store.endTransactionJSON(h, t) : r.store.endTransaction(h, t)
+  const got = how === 'json' ? r.store.endTransactionJSON(h, t) : how === 'bytes' ? r.store.endTransactionJSONBytes(h, t) : r.store.endTransaction(h, t)
   if (h !== null && m.recs.has(h)) {
     const expected = m.endTransaction(h, t)
     assert.notEqual(got, null, `end (${how}) of live ${h}`)
@@ -185,9 +185,9 @@ const COMMANDS = [
     m.setAttribute(h, KEYS[k], value)
     return `${h}`
   })],
-  [3, cmd('endTransaction', fc.tuple(refArb, offArb, fc.boolean()), (m, r, [ref, off, json]) => {
+  [3, cmd('endTransaction', fc.tuple(refArb, offArb, fc.constantFrom('object', 'json', 'bytes')), (m, r, [ref, off, how]) => {
     const h = resolve(ref, m, r)
-    endOne(m, r, h, m.time(off), json ? 'json' : 'object')
+    endOne(m, r, h, m.time(off), how)
     return `${h}`
   })],
   [3, cmd('isActive', fc.oneof(refArb, fc.nat({ max: WEIRD.length - 1 })), (m, r, ref) => {

@@ -744,6 +744,81 @@ describe('SegmentStore', () => {
     })
   })
 
+  describe('endTransactionJSONBytes', () => {
+    // Span and trace ids are drawn at random: replace each by its order.
+    const maskIds = (text) => {
+      const seen = new Map()
+      return text.replace(/"[0-9a-f]{16}(?:[0-9a-f]{16})?"/g, (id) => {
+        if (!seen.has(id)) seen.set(id, seen.size)
+        return `"#${seen.get(id)}"`
+      })
+    }
+    const build = (s, names) => {
+      const R = s.startTransaction(names[0], 10)
+      let parent = R
+      for (const [i, name] of names.slice(1).entries()) {
+        const h = s.startSegment(parent, name, 11 + i * 0.1234567)
+        s.setAttribute(h, name, name)
+        s.setAttribute(h, 'n', i / 3)
+        s.setAttribute(h, 'b', i % 2 === 0)
+        if (i % 2) s.endSegment(h, 12 + i)
+        parent = i % 3 ? parent : h
+      }
+      return R
+    }
+
+    for (const [label, names] of [
+      ['ASCII', ['GET /users/:id', 'db.query', 'with "quotes" and \\ and \n', 'SELECT 1']],
+      ['not ASCII', ['GET /café', 'Ünïcödé', '日本語のスパン', 'emoji 🚀 here', 'lone \ud800 high', 'lone \udc00 low', 'nul \u0000 and \u001f', 'latin1 ÿ']]
+    ]) {
+      it(`is a Buffer of the UTF-8 of endTransactionJSON's string (${label})`, () => {
+        const a = new SegmentStore()
+        const b = new SegmentStore()
+        const text = a.endTransactionJSON(build(a, names), 50)
+        const bytes = b.endTransactionJSONBytes(build(b, names), 50)
+        assert.ok(Buffer.isBuffer(bytes), 'a Buffer')
+        assert.ok(bytes instanceof Uint8Array)
+        // Well-formed UTF-8 that decodes to the same JSON, byte for byte.
+        const decoded = bytes.toString('utf8')
+        assert.ok(Buffer.from(decoded, 'utf8').equals(bytes), 'well-formed UTF-8')
+        assert.equal(maskIds(decoded), maskIds(text))
+        assert.equal(bytes.length, Buffer.byteLength(text, 'utf8'))
+        assert.deepEqual(JSON.parse(decoded).segments.map((s) => s.name), names)
+        assert.deepEqual(a.verify(), [])
+        assert.deepEqual(b.verify(), [])
+        assert.equal(b.stats().liveSegments, 0)
+      })
+    }
+
+    it('gives a new Buffer each time: a later end does not write over an earlier one', () => {
+      const s = new SegmentStore()
+      const first = s.endTransactionJSONBytes(build(s, ['one', 'a', 'b']), 20)
+      const copy = Buffer.from(first)
+      for (let i = 0; i < 20; i++) s.endTransactionJSONBytes(build(s, ['other ' + i, 'x'.repeat(i * 50 + 1), 'y']), 20)
+      assert.ok(first.equals(copy), 'the first Buffer is unchanged')
+      assert.equal(JSON.parse(first.toString('utf8')).name, 'one')
+    })
+
+    it('returns null for null and inactive handles, and ends the transaction once', () => {
+      const s = new SegmentStore()
+      assert.equal(s.endTransactionJSONBytes(null), null)
+      const r = s.startTransaction('r', 0)
+      const child = s.startSegment(r, 'c', 1)
+      const bytes = s.endTransactionJSONBytes(child, 2) // any handle of the transaction ends it
+      assert.equal(JSON.parse(bytes.toString('utf8')).segmentCount, 2)
+      assert.equal(s.endTransactionJSONBytes(r, 3), null)
+      assert.equal(s.endTransactionJSON(r, 3), null)
+      assert.equal(s.isActive(child), false)
+    })
+
+    it('names itself in its errors', () => {
+      const s = new SegmentStore()
+      const r = s.startTransaction('r', 0)
+      assert.throws(() => s.endTransactionJSONBytes(r, 'soon'), (e) => e instanceof TypeError && /^endTransactionJSONBytes: endTime/.test(e.message))
+      assert.equal(s.isActive(r), true)
+    })
+  })
+
   describe('UTF-8 cutting of names, keys and string values', () => {
     it('cuts to 255 UTF-8 bytes at a character boundary', () => {
       const cases = [

@@ -43,6 +43,7 @@ const leaks: LeakReport = store.leakReport({ segmentOlderThanMs: 1000, transacti
 const leakNames: string[] = leaks.segments.map((s) => s.transactionName)
 const trace: FinishedTrace | null = store.endTransaction(root, 3)
 const json: string | null = store.endTransactionJSON(root)
+const bytes: Uint8Array | null = store.endTransactionJSONBytes(root, 5)
 if (trace !== null) {
   const first: FinishedSegment | undefined = trace.segments[0]
   const ids: Array<string | null> = trace.segments.map((s) => s.parentId)
@@ -88,7 +89,7 @@ const frames: boolean = isFrameBased()
 // @ts-expect-error the flag is a boolean
 createContextManager({ feature_flag: { new_async_context: 'yes' } })
 
-void [active, txn, parent, name, spanId, traceId, leakNames, json, stats, problems, ctx, doubled, viaThis, none, ended, bound, sameValue, associated, als, tableSize, envName, frames]
+void [active, txn, parent, name, spanId, traceId, leakNames, json, bytes, stats, problems, ctx, doubled, viaThis, none, ended, bound, sameValue, associated, als, tableSize, envName, frames]
 
 // ---- the customer API and the OpenTelemetry bridge, through '..'
 import { createContextApi, OtelContextManager } from '../..'

@@ -416,6 +416,17 @@ function utf16Arg (v) {
 }
 
 /** An `Option<String>` argument: undefined for undefined and null. */
+/**
+ * napi-rs's `Option<bool>`: undefined and null are `None` (false here).
+ * @param {unknown} v
+ * @returns {boolean}
+ */
+function optionalBoolArg (v) {
+  if (v === undefined || v === null) return false
+  if (typeof v === 'boolean') return v
+  throw napiError('BooleanExpected', 'Failed to convert napi value into rust type `bool`')
+}
+
 function optionalStringArg (v) {
   if (v === undefined || v === null) return undefined
   if (typeof v === 'string') return v
@@ -1511,9 +1522,10 @@ function readArena (cap, n, side, arena, values, a, json) {
  * @param {Float64Array} values
  * @param {object} table
  * @param {string} [ids]
- * @returns {string|null}
+ * @param {boolean} [bytes] the JSON's UTF-8 in a Buffer instead of a string
+ * @returns {string|Buffer|null}
  */
-function finishJsonStrings (m, handle, end, timeOrigin, side, arena, values, table, ids) {
+function finishJsonStrings (m, handle, end, timeOrigin, side, arena, values, table, ids, bytes) {
   const len = f64Array(m)
   numberArg(handle, 'f64')
   numberArg(end, 'f64')
@@ -1523,6 +1535,7 @@ function finishJsonStrings (m, handle, end, timeOrigin, side, arena, values, tab
   const a = f64Array(values)
   const json = StringTable.literals(table)
   ids = optionalStringArg(ids)
+  const asBytes = optionalBoolArg(bytes)
   if (!disjoint(m, len, side, sideLen, 8, 4)) throw overlapError('the side arrays')
   if (!disjoint(m, len, arena, arenaLen, 8, 4)) throw overlapError('the attribute arena')
   if (!disjoint(m, len, values, a)) throw overlapError('the attribute values')
@@ -1541,7 +1554,8 @@ function finishJsonStrings (m, handle, end, timeOrigin, side, arena, values, tab
   if (arenaLen !== 2 * a) throw arraysError(`arena holds ${arenaLen} numbers, needs ${2 * a}`)
   try {
     readArena(cap, n, side, arena, values, a, json)
-    return finishTrace(m, cap, handle, end, timeOrigin, ids, n, tableName, tableAttributes)
+    const out = finishTrace(m, cap, handle, end, timeOrigin, ids, n, tableName, tableAttributes)
+    return asBytes ? Buffer.from(out, 'utf8') : out
   } finally {
     for (let i = 0; i < n; i++) sName[i] = sAttributes[i] = undefined
   }

@@ -123,6 +123,12 @@ export declare class SegmentStore {
   endTransaction(handle: SegmentHandle | null, endTime?: number): FinishedTrace | null
   /** The same as endTransaction, as a JSON string built in Rust. */
   endTransactionJSON(handle: SegmentHandle | null, endTime?: number): string | null
+  /**
+   * The same JSON as endTransactionJSON, as its UTF-8 bytes in a new Node
+   * `Buffer` (a `Uint8Array`), for an agent that compresses or sends bytes:
+   * it saves the copy and the encoding of `Buffer.from(json)`.
+   */
+  endTransactionJSONBytes(handle: SegmentHandle | null, endTime?: number): Uint8Array | null
   /** Live counts (read off every slot) and totals. */
   stats(): StoreStats
   /**

@@ -556,7 +556,16 @@ function defineSegmentStore (binding) {
     }
 
     endTransactionJSON (handle, endTime) {
-      const t = this._endArgs(handle, endTime, 'endTransactionJSON')
+      return this._endJSON(handle, endTime, 'endTransactionJSON', false)
+    }
+
+    endTransactionJSONBytes (handle, endTime) {
+      return this._endJSON(handle, endTime, 'endTransactionJSONBytes', true)
+    }
+
+    /** The two JSON ends: the trace as a string, or its UTF-8 in a Buffer (`bytes`). */
+    _endJSON (handle, endTime, where, bytes) {
+      const t = this._endArgs(handle, endTime, where)
       if (t < 0) return null
       const root = this._root[handle & this._mask]
       const n = this._countOf(root & this._mask)
@@ -573,7 +582,7 @@ function defineSegmentStore (binding) {
       }
       const ids = this._spanIds === null && this._traceIds === null ? undefined : earlyIds(this, root, n)
       this._strings.sync()
-      const json = finishJsonStrings(this._buffer, handle, t, timeOrigin, this._side, this._aInts, this._aNum, this._strings.table, ids)
+      const json = finishJsonStrings(this._buffer, handle, t, timeOrigin, this._side, this._aInts, this._aNum, this._strings.table, ids, bytes)
       for (let k = 0; k < n; k++) this._clearSide(slots[k])
       this._afterEnd()
       return json
