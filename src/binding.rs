@@ -20,7 +20,7 @@ use napi_derive::napi;
 
 use crate::core::ids::{push_hex, with_thread_ids};
 use crate::core::json::{
-    decode_into, decode_keyed_into, write_trace_json, PayloadError, Texts, TextsBuf,
+    decode_into, decode_keyed_into, write_trace_json, PayloadError, Source, Texts, TextsBuf,
 };
 use crate::core::layout::{
     self, LEAK_HANDLE, LEAK_ROOT, LEAK_ROW, LEAK_START, MAX_HANDLE, OUT_COUNT, OUT_DROPPED,
@@ -269,6 +269,36 @@ struct Scratch {
 /// Buffers above this size are given back after use rather than kept.
 const KEEP_OUT_UP_TO: usize = 1 << 20;
 
+/// The shared tail of every JSON finish, once the transaction is taken
+/// out: orders it into the scratch trace, applies the ids handed out early,
+/// and writes the JSON into this thread's `JSON_OUT`; its length and
+/// whether it is ASCII.
+fn assemble_and_write(
+    taken: &Taken,
+    trace: &mut Option<Trace>,
+    scratch: &mut AssembleScratch,
+    end: f64,
+    early: Option<EarlyIds>,
+    texts: &impl Source,
+    time_origin: f64,
+) -> (usize, bool) {
+    let trace = trace.get_or_insert_with(|| Trace {
+        trace_id: 0,
+        start: 0.0,
+        duration: 0.0,
+        dropped: 0,
+        rows: Vec::new(),
+    });
+    with_thread_ids(|ids| assemble_into(&taken.segments, end, taken.dropped, ids, scratch, trace));
+    if let Some(early) = early {
+        early.apply(trace);
+    }
+    JSON_OUT.with(|cell| {
+        let mut out = cell.borrow_mut();
+        write_trace_json(&mut out, trace, texts, time_origin)
+    })
+}
+
 /// What a JSON finish returns: the first `len` bytes of this thread's
 /// `JSON_OUT`, as a JS string (Latin-1, a plain copy, when every byte is
 /// ASCII, else decoded from UTF-8), or with `bytes` as a Node `Buffer`
@@ -363,25 +393,15 @@ fn finish_json_with(
             sc.texts = texts.into_buf();
             return Ok(None);
         }
-        let trace = sc.trace.get_or_insert_with(|| Trace {
-            trace_id: 0,
-            start: 0.0,
-            duration: 0.0,
-            dropped: 0,
-            rows: Vec::new(),
-        });
-        let taken = &sc.taken;
-        let scratch = &mut sc.assemble;
-        with_thread_ids(|ids| {
-            assemble_into(&taken.segments, end, taken.dropped, ids, scratch, trace)
-        });
-        if let Some(early) = early {
-            early.apply(trace);
-        }
-        let written = JSON_OUT.with(|cell| {
-            let mut out = cell.borrow_mut();
-            write_trace_json(&mut out, trace, &texts, time_origin)
-        });
+        let written = assemble_and_write(
+            &sc.taken,
+            &mut sc.trace,
+            &mut sc.assemble,
+            end,
+            early,
+            &texts,
+            time_origin,
+        );
         sc.texts = texts.into_buf();
         Ok(Some(written))
     })
@@ -581,29 +601,19 @@ pub fn finish_json_strings(
         {
             return Ok(None);
         }
-        let trace = sc.trace.get_or_insert_with(|| Trace {
-            trace_id: 0,
-            start: 0.0,
-            duration: 0.0,
-            dropped: 0,
-            rows: Vec::new(),
-        });
-        let taken = &sc.taken;
-        let scratch = &mut sc.assemble;
-        with_thread_ids(|ids| {
-            assemble_into(&taken.segments, end, taken.dropped, ids, scratch, trace)
-        });
-        if let Some(early) = early {
-            early.apply(trace);
-        }
         let texts = ArenaTexts {
             arena: view,
             segs: &sc.segs,
         };
-        Ok(Some(JSON_OUT.with(|cell| {
-            let mut out = cell.borrow_mut();
-            write_trace_json(&mut out, trace, &texts, time_origin)
-        })))
+        Ok(Some(assemble_and_write(
+            &sc.taken,
+            &mut sc.trace,
+            &mut sc.assemble,
+            end,
+            early,
+            &texts,
+            time_origin,
+        )))
     })?;
     let bytes = bytes.unwrap_or(false);
     Ok(written.map(|(len, ascii)| JsonOut { len, ascii, bytes }))

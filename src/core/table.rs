@@ -608,8 +608,21 @@ impl<'a> Table<'a> {
         out: &mut Taken,
         scratch: &mut WalkScratch,
     ) -> Result<bool, TableError> {
-        if !self.is_active(h) {
+        let Some(root) = self.live_root(h)? else {
             return Ok(false);
+        };
+        let rs = self.slot(root as u32);
+        out.dropped = self.get(C_DROPPED, rs) as u64;
+        self.walk_into(root, &mut out.slots, scratch)?;
+        self.free_walked(out, scratch);
+        Ok(true)
+    }
+
+    /// The root of active handle `h`'s transaction; `None` when `h` is not
+    /// active, an error when its root is not live (a corrupted table).
+    fn live_root(&self, h: f64) -> Result<Option<f64>, TableError> {
+        if !self.is_active(h) {
+            return Ok(None);
         }
         let root = self.get(C_ROOT, self.slot(h as u32));
         if !self.is_active(root) {
@@ -617,11 +630,7 @@ impl<'a> Table<'a> {
                 "root {root} of {h} is not live"
             )));
         }
-        let rs = self.slot(root as u32);
-        out.dropped = self.get(C_DROPPED, rs) as u64;
-        self.walk_into(root, &mut out.slots, scratch)?;
-        self.free_walked(out, scratch);
-        Ok(true)
+        Ok(Some(root))
     }
 
     /// The slots of the transaction of active handle `h`, in creation order,
@@ -633,15 +642,9 @@ impl<'a> Table<'a> {
         slots: &mut Vec<usize>,
         scratch: &mut WalkScratch,
     ) -> Result<bool, TableError> {
-        if !self.is_active(h) {
+        let Some(root) = self.live_root(h)? else {
             return Ok(false);
-        }
-        let root = self.get(C_ROOT, self.slot(h as u32));
-        if !self.is_active(root) {
-            return Err(TableError::Corrupt(format!(
-                "root {root} of {h} is not live"
-            )));
-        }
+        };
         self.walk_into(root, slots, scratch)?;
         Ok(true)
     }
