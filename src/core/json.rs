@@ -34,7 +34,7 @@
 //! strings the JS side holds. Both formats give the same JSON.
 
 use super::ids::push_hex;
-use super::num::{push_f64, write_f64};
+use super::num::{push_f64, write_f64, ROOM as NUM_ROOM};
 use super::trace::Trace;
 
 /// An attribute value, borrowed from the payload.
@@ -573,12 +573,14 @@ pub struct Writer<'b> {
 }
 
 impl Writer<'_> {
-    /// Makes sure `n` bytes can be written at `pos`.
+    /// Makes sure `n` bytes can be written at `pos`, and [`NUM_ROOM`] more
+    /// past them as scratch for [`Writer::num`]'s fixed-size copies.
     #[inline]
     pub(crate) fn room(&mut self, n: usize) {
         self.reserved_to = self.pos + n;
-        if self.buf.len() < self.reserved_to {
-            let want = self.reserved_to.max(2 * self.buf.len());
+        let need = self.reserved_to + NUM_ROOM;
+        if self.buf.len() < need {
+            let want = need.max(2 * self.buf.len());
             self.buf.resize(want, 0);
         }
     }
@@ -623,11 +625,16 @@ impl Writer<'_> {
         self.pos += 16;
     }
 
-    /// A number as [`push_num`] writes it (needs 32 bytes of room; takes
-    /// more itself for the rare number that prints longer).
+    /// A number as [`push_num`] writes it (needs 32 bytes of room: it
+    /// writes at most 30 and uses the scratch [`Writer::room`] keeps past
+    /// the room; takes more itself for the rare number that prints longer).
     #[inline]
     pub(crate) fn num(&mut self, v: f64) {
-        match write_f64(&mut self.buf[self.pos..self.pos + 32], v) {
+        let written = match self.buf.get_mut(self.pos..self.pos + NUM_ROOM) {
+            Some(dst) => write_f64(dst, v),
+            None => None,
+        };
+        match written {
             Some(n) => self.pos += n,
             None => self.long_num(v),
         }

@@ -21,10 +21,23 @@
 //! unless `10^k > 2^s`; the smallest `k` at which one reads back gives the
 //! shortest decimal (fewer places means fewer significant digits at a fixed
 //! magnitude), and reading back is monotone in `k` (a `k`-place decimal is
-//! also a `k + 1`-place one), so the search is a short binary search. The
-//! first `k` with `10^k > 2^s` always reads back; the path is taken while
-//! that `k` is at most 27 (`|v|` above about `7e-12`), so that, computed as
-//! `m * 5^k * 2^-(s-k)`, everything fits in a `u128`.
+//! also a `k + 1`-place one). The first `k` with `10^k > 2^s`, `k_hi`,
+//! always reads back, and most numbers (differences of clock readings, as a
+//! trace holds) need `k_hi - 1` or `k_hi` places: the search tries `k_hi - 1`
+//! and `k_hi - 2` first, and only when `k_hi - 2` reads back too does it
+//! bisect below. The path is taken while `k_hi` is at most 27 (`|v|` above
+//! about `7e-12`), so that, computed as `m * 5^k * 2^-(s-k)`, everything
+//! fits in a `u128`.
+//!
+//! The digits are then laid out with fixed-size copies, not loops: all 20
+//! of the decimal's, zero-padded, made eight at a time with no division
+//! (`eight_swar`) in a scratch array, from which the integer part (that of
+//! `v`, at most 16 digits) and the `k` places go out in one 16-byte and one
+//! 32-byte copy. So the output buffer must have 64 bytes of room
+//! ([`ROOM`]), though the number is at most 30 bytes long.
+
+/// The room [`write_f64`] needs in its output, for its fixed-size copies.
+pub const ROOM: usize = 64;
 
 const POW10: [u64; 20] = [
     1,
@@ -193,16 +206,21 @@ fn shortest_by(
         return None;
     }
     let even = m & 1 == 0;
-    // Reads back at k_hi always (the interval is wider than 10^-k_hi).
-    let at_hi = nearest(m, s, k_hi, even)?;
     if k_hi == 1 {
-        return Some((1, at_hi));
+        return Some((1, nearest(m, s, 1, even)?));
     }
-    let Some(at) = nearest(m, s, k_hi - 1, even) else {
-        return Some((k_hi, at_hi));
+    // Most numbers need k_hi - 1 or k_hi places: try those first.
+    let Some(at1) = nearest(m, s, k_hi - 1, even) else {
+        return Some((k_hi, nearest(m, s, k_hi, even)?));
     };
-    // Smallest k in 1..=k_hi - 1 that reads back; k_hi - 1 does.
-    let (mut lo, mut hi, mut best) = (1usize, k_hi - 1, at);
+    if k_hi == 2 {
+        return Some((1, at1));
+    }
+    let Some(at2) = nearest(m, s, k_hi - 2, even) else {
+        return Some((k_hi - 1, at1));
+    };
+    // Smallest k in 1..=k_hi - 2 that reads back; k_hi - 2 does.
+    let (mut lo, mut hi, mut best) = (1usize, k_hi - 2, at2);
     while lo < hi {
         let mid = (lo + hi) / 2;
         match nearest(m, s, mid, even) {
@@ -226,13 +244,13 @@ fn decimal_len(n: u64) -> usize {
 }
 
 /// Writes a finite `v` exactly as `{}` prints it at the start of `out`
-/// (which must hold 32 bytes), and returns how many bytes it wrote; `None`
-/// (with `out` scribbled on) off the fast path.
+/// (which must hold 64 bytes: [`ROOM`]), and returns how many bytes it
+/// wrote (at most 30); `None` (with `out` scribbled on) off the fast path.
 #[inline]
 pub fn write_f64(out: &mut [u8], v: f64) -> Option<usize> {
     let bits = v.to_bits();
     let a = v.abs();
-    if !a.is_finite() || a >= 9_007_199_254_740_992.0 || out.len() < 32 {
+    if !a.is_finite() || a >= 9_007_199_254_740_992.0 || out.len() < ROOM {
         return None;
     }
     let sign = (bits >> 63) as usize;
@@ -252,20 +270,65 @@ pub fn write_f64(out: &mut [u8], v: f64) -> Option<usize> {
         return None;
     }
     let (k, r) = shortest(frac | (1u64 << 52), 1075 - exp)?;
-    // The digits (at least k + 1, so "0." when r has fewer) right-aligned,
-    // then the integer part moved one place left for the point.
-    let len = decimal_len(r).max(k + 1);
-    let end = sign + len + 1;
-    let start = digits_to(r, k + 1, out, end);
-    let point = end - k;
-    out.copy_within(start..point, start - 1);
-    out[point - 1] = b'.';
-    Some(end)
+    // r's 20 digits, zero-padded, end at tmp[DIGITS_END]; the zeros before
+    // them are the leading zeros of a number with more places than r has
+    // digits. The point goes k from the right. The integer part is v's (no
+    // integer lies between v and a decimal that reads back as v: it would
+    // read back as itself), so it has at most 16 digits.
+    let mut tmp = [b'0'; 80];
+    twenty(r, &mut tmp, DIGITS_END - 20);
+    let n = decimal_len(r).max(k + 1);
+    let point = DIGITS_END - k;
+    let int_len = n - k;
+    // The integer part, the point, then the k places: two fixed-size
+    // copies, the second over the first's tail.
+    let from = point - int_len;
+    out[sign..sign + 16].copy_from_slice(&tmp[from..from + 16]);
+    out[sign + int_len] = b'.';
+    let at = sign + int_len + 1;
+    out[at..at + 32].copy_from_slice(&tmp[point..point + 32]);
+    Some(at + k)
+}
+
+/// Where `write_f64`'s 20 digits end in its 80-byte scratch: up to 27
+/// places before it (zeros past the 20 digits), and the 32 bytes copied
+/// from the point on after it.
+const DIGITS_END: usize = 48;
+
+/// The 8 decimal digits of `x < 10^8`, zero-padded, as ASCII bytes in a
+/// `u64` whose first byte in memory (little-endian) is the first digit:
+/// two digits at a time per lane, with no division but the first.
+#[inline(always)]
+fn eight_swar(x: u32) -> u64 {
+    let x = x as u64;
+    let abcd_efgh = (x / 10_000) | ((x % 10_000) << 32);
+    // Per 32-bit lane (each below 10^4): /100 as *5243 >> 19.
+    let ab_ef = ((abcd_efgh * 5_243) >> 19) & 0x0000_007f_0000_007f;
+    let cd_gh = abcd_efgh - ab_ef * 100;
+    let pairs = ab_ef | (cd_gh << 16);
+    // Per 16-bit lane (each below 100): /10 as *103 >> 10.
+    let tens = ((pairs * 103) >> 10) & 0x000f_000f_000f_000f;
+    let units = pairs - tens * 10;
+    (tens | (units << 8)) | 0x3030_3030_3030_3030
+}
+
+/// Writes the 20 decimal digits of `n`, zero-padded, at `buf[at..at + 20]`,
+/// in three stores.
+#[inline(always)]
+fn twenty(n: u64, buf: &mut [u8], at: usize) {
+    let lo = (n % 100_000_000) as u32;
+    let rest = n / 100_000_000;
+    let mid = (rest % 100_000_000) as u32;
+    // Below 1845: n < 2^64.
+    let hi = (rest / 100_000_000) as u32;
+    buf[at..at + 4].copy_from_slice(&eight_swar(hi).to_le_bytes()[4..]);
+    buf[at + 4..at + 12].copy_from_slice(&eight_swar(mid).to_le_bytes());
+    buf[at + 12..at + 20].copy_from_slice(&eight_swar(lo).to_le_bytes());
 }
 
 /// Appends a finite `v` exactly as `{}` prints it.
 pub fn push_f64(out: &mut Vec<u8>, v: f64) {
-    let mut buf = [0u8; 32];
+    let mut buf = [0u8; ROOM];
     match write_f64(&mut buf, v) {
         Some(n) => out.extend_from_slice(&buf[..n]),
         None => {

@@ -96,6 +96,45 @@ fn push_f64_equals_display_on_ties_and_powers_of_two() {
     }
 }
 
+/// Every layout the fixed-size copies make: integer parts of 1 to 16
+/// digits, 1 to 27 places (past the 20 digits a `u64` holds, so with
+/// leading zeros), either sign, and the smallest and largest numbers of
+/// each binade near the fast path's edges.
+#[test]
+fn push_f64_equals_display_at_every_width_and_place() {
+    let mut rng = Ids::with_seed(11);
+    for int_len in 1..=16i32 {
+        for places in 1..=27i32 {
+            let whole = 10f64.powi(int_len - 1);
+            let frac = 10f64.powi(-places);
+            for v in [
+                whole + frac,
+                whole + 7.0 * frac,
+                (whole - 1.0).max(0.0) + frac,
+                frac,
+                9.0 * frac,
+                frac * (1.0 + (rng.span_id() % 1000) as f64 / 1000.0),
+            ] {
+                same(v);
+                same(-v);
+                same(f64::from_bits(v.to_bits() + 1));
+                same(f64::from_bits(v.to_bits() - 1));
+            }
+        }
+    }
+    for e in -40..=53 {
+        let p = 2f64.powi(e);
+        for v in [
+            f64::from_bits(p.to_bits() + 1),
+            f64::from_bits(p.to_bits() - 1),
+            p * 1.5,
+        ] {
+            same(v);
+            same(-v);
+        }
+    }
+}
+
 #[test]
 fn push_f64_equals_display_on_many_numbers() {
     sweep(&mut Ids::with_seed(2026), 60_000);
