@@ -16,7 +16,7 @@
 // platform packages (scripts/build-release.js, docs/platforms.md).
 
 const { spawnSync } = require('node:child_process')
-const { copyFileSync, existsSync } = require('node:fs')
+const { copyFileSync, existsSync, mkdirSync, renameSync } = require('node:fs')
 const path = require('node:path')
 
 const root = path.join(__dirname, '..')
@@ -66,15 +66,24 @@ try {
   cli = path.join(path.dirname(pkg), require(pkg).bin.napi)
 } catch {}
 
+// The binary goes in place by a rename, never by writing over the old file:
+// a process that has the old one loaded (a test run, a server) keeps its
+// mapping of the old file, where an overwrite would crash it (SIGBUS).
+const { platformTriple } = require('../lib/native/platform')
+const dest = path.join(root, `segment-context.${platformTriple()}.node`)
+const staging = path.join(root, 'target', 'staging')
+mkdirSync(staging, { recursive: true })
+const staged = path.join(staging, `${path.basename(dest)}.${process.pid}`)
+
 if (cli && existsSync(cli)) {
-  run(process.execPath, [cli, 'build', '--platform', '--release', '--no-js', '--dts', 'target/native.d.ts'])
+  // --dts is relative to --output-dir.
+  run(process.execPath, [cli, 'build', '--platform', '--release', '--no-js', '--output-dir', 'target/staging', '--dts', '../native.d.ts'])
+  renameSync(path.join(staging, path.basename(dest)), staged)
 } else {
   run('cargo', ['build', '--release', '--lib'])
-  const { platformTriple } = require('../lib/native/platform')
   const ext = process.platform === 'darwin' ? 'dylib' : process.platform === 'win32' ? 'dll' : 'so'
   const prefix = process.platform === 'win32' ? '' : 'lib'
-  const built = path.join(root, 'target', 'release', `${prefix}segment_context.${ext}`)
-  const dest = path.join(root, `segment-context.${platformTriple()}.node`)
-  copyFileSync(built, dest)
-  say(`built ${path.relative(root, dest)}`)
+  copyFileSync(path.join(root, 'target', 'release', `${prefix}segment_context.${ext}`), staged)
 }
+renameSync(staged, dest)
+say(`built ${path.relative(root, dest)}`)
