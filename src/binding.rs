@@ -13,15 +13,13 @@ use std::ptr;
 
 use napi::bindgen_prelude::{
     External, Float64ArraySlice, FromNapiValue, Int32ArraySlice, ToNapiValue, TypeName,
-    Utf16String, ValidateNapiValue,
+    ValidateNapiValue,
 };
 use napi::{check_status, sys, Error, Result, Status, ValueType};
 use napi_derive::napi;
 
 use crate::core::ids::{push_hex, with_thread_ids};
-use crate::core::json::{
-    decode_into, decode_keyed_into, write_trace_json, PayloadError, Source, Texts, TextsBuf,
-};
+use crate::core::json::{write_trace_json, Source};
 use crate::core::layout::{
     self, LEAK_HANDLE, LEAK_ROOT, LEAK_ROW, LEAK_START, MAX_HANDLE, OUT_COUNT, OUT_DROPPED,
     OUT_DURATION, OUT_HEADER, OUT_ROW, OUT_START, ROW_DURATION, ROW_EXCLUSIVE, ROW_PARENT,
@@ -179,7 +177,7 @@ thread_local! {
     static JSON_OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// Everything else a JSON finish needs, reused likewise.
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
-    /// The text of the last `finishJsonKeyed` (see [`TextIn`]).
+    /// The text of the last `setStrings` (see [`TextIn`]).
     static TEXT_IN: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -254,10 +252,9 @@ impl FromNapiValue for TextIn {
     }
 }
 
-/// The lists a JSON finish fills, kept from one call to the next.
+/// The lists `finishJsonStrings` fills, kept from one call to the next.
 #[derive(Default)]
 struct Scratch {
-    texts: TextsBuf,
     /// Where `finishJsonStrings` found each segment's texts.
     segs: Vec<ArenaSeg>,
     taken: Taken,
@@ -269,10 +266,10 @@ struct Scratch {
 /// Buffers above this size are given back after use rather than kept.
 const KEEP_OUT_UP_TO: usize = 1 << 20;
 
-/// The shared tail of every JSON finish, once the transaction is taken
-/// out: orders it into the scratch trace, applies the ids handed out early,
-/// and writes the JSON into this thread's `JSON_OUT`; its length and
-/// whether it is ASCII.
+/// The tail of `finishJsonStrings`, once the transaction is taken out:
+/// orders it into the scratch trace, applies the ids handed out early, and
+/// writes the JSON into this thread's `JSON_OUT`; its length and whether it
+/// is ASCII.
 fn assemble_and_write(
     taken: &Taken,
     trace: &mut Option<Trace>,
@@ -340,135 +337,6 @@ impl ToNapiValue for JsonOut {
             Ok(value)
         })
     }
-}
-
-/// A payload decoder that reuses a [`TextsBuf`].
-type Decoder = for<'a> fn(
-    &'a [f64],
-    &'a [u16],
-    usize,
-    TextsBuf,
-) -> std::result::Result<Texts<'a>, PayloadError>;
-
-/// The shared body of `finishJson` and `finishJsonKeyed`: the JSON's length
-/// in `JSON_OUT` and whether it is ASCII, or `None` when `handle` is not
-/// active.
-#[allow(clippy::too_many_arguments)]
-fn finish_json_with(
-    m: &mut Float64ArraySlice,
-    handle: f64,
-    end: f64,
-    time_origin: f64,
-    meta: &Float64ArraySlice,
-    text: &[u16],
-    ids: Option<&str>,
-    decoder: Decoder,
-) -> Result<Option<(usize, bool)>> {
-    if !disjoint(m, meta) {
-        return Err(overlap_error("the payload array"));
-    }
-    let mut t = Table::new(slice_mut(m)).map_err(to_js)?;
-    if !t.is_active(handle) {
-        return Ok(None);
-    }
-    // Read the payload before anything is freed, so a bad payload leaves the
-    // transaction in place.
-    let count = t.transaction_len(handle).map_err(to_js)?;
-    SCRATCH.with(|cell| {
-        let mut guard = cell.borrow_mut();
-        let sc = &mut *guard;
-        let texts = decoder(meta, text, count, std::mem::take(&mut sc.texts))
-            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
-        let early = match ids {
-            Some(ids) => Some(
-                EarlyIds::parse(ids.as_bytes(), count)
-                    .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?,
-            ),
-            None => None,
-        };
-        if !t
-            .take_transaction_into(handle, &mut sc.taken, &mut sc.walk)
-            .map_err(to_js)?
-        {
-            sc.texts = texts.into_buf();
-            return Ok(None);
-        }
-        let written = assemble_and_write(
-            &sc.taken,
-            &mut sc.trace,
-            &mut sc.assemble,
-            end,
-            early,
-            &texts,
-            time_origin,
-        );
-        sc.texts = texts.into_buf();
-        Ok(Some(written))
-    })
-}
-
-/// Like `finish`, but returns the whole trace as JSON. `meta` and `text`
-/// carry the names and attributes in creation order, in the plain format
-/// (see `core::json`). `ids`, when given, holds ids handed out before the
-/// end: the trace id's 32 hex digits, then 16 per segment in creation order,
-/// all zeros where Rust is to draw one.
-#[napi(catch_unwind, ts_return_type = "string | null")]
-pub fn finish_json(
-    mut m: Float64ArraySlice,
-    handle: f64,
-    end: f64,
-    time_origin: f64,
-    meta: Float64ArraySlice,
-    text: Utf16String,
-    ids: Option<String>,
-) -> Result<Option<JsonOut>> {
-    let ascii = finish_json_with(
-        &mut m,
-        handle,
-        end,
-        time_origin,
-        &meta,
-        &text,
-        ids.as_deref(),
-        decode_into,
-    )?;
-    Ok(ascii.map(|(len, ascii)| JsonOut {
-        len,
-        ascii,
-        bytes: false,
-    }))
-}
-
-/// `finishJson` with the payload in the keyed format (each attribute key
-/// sent once, see `core::json`). The JSON is the same.
-#[napi(catch_unwind, ts_return_type = "string | null")]
-pub fn finish_json_keyed(
-    mut m: Float64ArraySlice,
-    handle: f64,
-    end: f64,
-    time_origin: f64,
-    meta: Float64ArraySlice,
-    #[napi(ts_arg_type = "string")] _text: TextIn,
-    ids: Option<String>,
-) -> Result<Option<JsonOut>> {
-    let ascii = TEXT_IN.with(|cell| {
-        let text = cell.borrow();
-        finish_json_with(
-            &mut m,
-            handle,
-            end,
-            time_origin,
-            &meta,
-            &text,
-            ids.as_deref(),
-            decode_keyed_into,
-        )
-    })?;
-    Ok(ascii.map(|(len, ascii)| JsonOut {
-        len,
-        ascii,
-        bytes: false,
-    }))
 }
 
 /// A store's string table (`core::strings`): JS holds it as an `External`.
@@ -539,10 +407,13 @@ pub fn set_strings(
     })
 }
 
-/// Like `finishJson`, but the names and attributes are read from the
-/// store's own arrays and its string table (docs/binding-contract.md,
-/// "finishJsonStrings"); the JSON is the same. With `bytes`, its UTF-8
-/// comes back in a `Buffer` instead of a string.
+/// Like `finish`, but returns the whole trace as JSON, with the names and
+/// attributes read from the store's own arrays and its string table
+/// (docs/binding-contract.md, "finishJsonStrings"). `ids`, when given,
+/// holds ids handed out before the end: the trace id's 32 hex digits, then
+/// 16 per segment in creation order, all zeros where Rust is to draw one.
+/// With `bytes`, the JSON's UTF-8 comes back in a `Buffer` instead of a
+/// string.
 #[allow(clippy::too_many_arguments)]
 #[napi(catch_unwind, ts_return_type = "string | Uint8Array | null")]
 pub fn finish_json_strings(

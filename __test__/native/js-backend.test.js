@@ -3,13 +3,15 @@
 // The pure-JS backend (lib/native/js-backend.js) against the native addon:
 // a property test drives both with the same random command lists over two
 // buffers that start equal (the store's hot path emulated on the buffer,
-// reserve, grow, shrink, finish, finishJson, finishJsonKeyed, string tables
-// and finishJsonStrings, scan, leaks, check, fields corrupted now and then),
-// and compares after every command the whole buffer bit for bit, the
-// results, the rows, the JSON (ids masked: they are random) and the errors.
-// Unit tests cover the layout, JSON numbers and strings, ids and every error
-// path; the JS backend's finishJsonStrings is also checked on its own,
-// against its finishJsonKeyed and error by error.
+// reserve, grow, shrink, finish, string tables and finishJsonStrings, scan,
+// leaks, check, fields corrupted now and then), and compares after every
+// command the whole buffer bit for bit, the results, the rows, the JSON (ids
+// masked: they are random) and the errors; a good finishJsonStrings's JSON
+// is also read back and compared with the trace `finish` gives and the
+// names and attributes the program set. Unit tests cover the layout, JSON
+// numbers and strings, ids and every error path; the JS backend's
+// finishJsonStrings is also checked on its own, against `finish` and error
+// by error.
 //
 // The native binary is loaded by path; a missing one is built first, and
 // one that cannot be loaded fails the suite (nothing is skipped).
@@ -203,7 +205,7 @@ class Side {
 }
 
 // What the newer functions' commands gave, over all programs: a property
-// test whose shrink never fits, or whose keyed payloads always fail, would
+// test whose shrink never fits, or whose JSON finishes always fail, would
 // compare little.
 const outcomes = new Map()
 function tally (what, r) {
@@ -216,7 +218,6 @@ function both (pair, what, f, compareValue = (a, b) => assert.deepStrictEqual(a,
   const a = outcome(pair.n.b, (b) => f(pair.n, b))
   const b = outcome(pair.j.b, (b) => f(pair.j, b))
   if (what.includes('"c":"shrink"')) tally('shrink', a)
-  else if (what.includes('"keyed":true')) tally('finishJsonKeyed', a)
   assert.deepStrictEqual(a.error, b.error, `${what}: errors`)
   if (a.error === undefined) compareValue(a.value, b.value)
   sameBits(pair.n.m, pair.j.m, what)
@@ -256,20 +257,7 @@ const command = fc.oneof(
   { weight: 2, arbitrary: fc.record({ c: fc.constant('early'), p: pick, which: fc.constantFrom('span', 'trace') }) },
   { weight: 5, arbitrary: fc.record({ c: fc.constant('finish'), p: pick, h: rarely(anyNumber), t: time, room: fc.constantFrom('fit', 'fit', 'fit', 'big', 'short', 'empty') }) },
   {
-    weight: 5,
-    arbitrary: fc.record({
-      c: fc.constant('json'),
-      p: pick,
-      h: rarely(anyNumber),
-      t: time,
-      origin: fc.oneof(fc.constant(1.7e12 + 0.25), anyNumber),
-      bad: rarely(fc.constantFrom('cut', 'kind', 'length', 'text', 'count', 'ids-length', 'ids-trace', 'ids-span', 'ids-unicode', 'key-count', 'key-at', 'key-length', 'key-index', 'key-short')),
-      upper: fc.boolean(),
-      keyed: fc.boolean()
-    })
-  },
-  {
-    weight: 5,
+    weight: 10,
     arbitrary: fc.record({
       c: fc.constant('sjson'),
       p: pick,
@@ -328,67 +316,27 @@ function pickFrom (list, p, side) {
   return list[p % list.length]
 }
 
-/** Pushes an attribute value's kind and value onto a payload's meta; returns the text it adds. */
-function pushValue (meta, v) {
-  if (typeof v === 'string') {
-    meta.push(0, v.length)
-    return v
-  }
-  if (typeof v === 'number') meta.push(1, v)
-  else meta.push(2, v ? 1 : 0)
-  return ''
-}
-
 /**
- * The payload `finishJson` takes for the transaction of `handle`, built the
- * way lib/store/payload.js builds it (walking NEXT from the root) from the
- * names and attributes the program gave. Bounded, so a corrupted list still
- * gives some payload.
+ * The ids handed out early that `finishJsonStrings` takes for the
+ * transaction of `handle` (`ids`, undefined for none: the trace id, then one
+ * span id per segment, walking NEXT from the root, zeros where none was
+ * handed out), as the store lists them (lib/store/payload.js `earlyIds`),
+ * and the ones it must keep (`early`). Bounded, so a corrupted list still
+ * gives some ids. `cmd.upper` writes them in upper case; `cmd.bad` (one of
+ * the `ids-*`) breaks them.
  */
-function payloadFor (side, handle, names, attrs, early, cmd) {
+function earlyIdsFor (side, handle, early, cmd) {
   const m = side.m
   const cap = side.cap
   const mask = cap - 1
   const root = m[col(cap, L.C_ROOT) + (handle & mask)]
   let n = m[col(cap, L.C_COUNT) + (root & mask)]
   n = Number.isInteger(n) && n >= 1 && n <= 2000 ? n : 1
-  // Keyed (finishJsonKeyed): meta starts with the key count and where the
-  // key lengths start, keys are named by index, and their texts come first.
-  const meta = cmd.keyed ? [0, 0] : []
-  const keyIndex = new Map()
-  let keyText = ''
-  let textOut = ''
   const handles = []
   let cur = root
   for (let k = 0; k < n; k++) {
     handles.push(cur)
-    const name = names.get(cur) ?? 'unnamed'
-    textOut += name
-    meta.push(name.length)
-    const list = attrs.get(cur) ?? []
-    meta.push(list.length / 2)
-    for (let i = 0; i < list.length; i += 2) {
-      const key = list[i]
-      const v = list[i + 1]
-      if (cmd.keyed) {
-        if (!keyIndex.has(key)) {
-          keyIndex.set(key, keyIndex.size)
-          keyText += key
-        }
-        meta.push(keyIndex.get(key))
-      } else {
-        textOut += key
-        meta.push(key.length)
-      }
-      textOut += pushValue(meta, v)
-    }
     cur = m[col(cap, L.C_NEXT) + (cur & mask)]
-  }
-  if (cmd.keyed) {
-    meta[0] = keyIndex.size
-    meta[1] = meta.length
-    for (const key of keyIndex.keys()) meta.push(key.length)
-    textOut = keyText + textOut
   }
   let ids
   const traceId = early.traces.get(root)
@@ -398,22 +346,73 @@ function payloadFor (side, handle, names, attrs, early, cmd) {
     if (cmd.upper) ids = ids.toUpperCase()
   }
   switch (cmd.bad) {
-    case 'cut': meta.length = Math.max(0, meta.length - 1); break
-    case 'kind': meta.push(0); if (meta.length > 4) meta[3] = 7; break
-    case 'length': meta[0] = -0.5; break
-    case 'text': textOut = textOut.slice(0, -1); break
-    case 'count': meta[1] = 65537; break
     case 'ids-length': ids = (ids ?? '0'.repeat(32)) + '0'; break
     case 'ids-trace': ids = 'g'.repeat(32) + '0'.repeat(16 * n); break
     case 'ids-span': ids = '1'.repeat(32) + 'x' + '0'.repeat(16 * n - 1); break
     case 'ids-unicode': ids = 'é'.repeat(16) + '0'.repeat(16 * n); break
-    case 'key-count': meta[0] = cmd.keyed ? [2 ** 24 + 1, -1, 0.5, NaN][n % 4] : meta[0]; break
-    case 'key-at': meta[1] = [0, 1, meta.length + 1, 2.5, 2 ** 53][n % 5]; break
-    case 'key-length': if (cmd.keyed && meta[0] > 0) meta[meta[1]] = [-1, 0.5, 1e9][n % 3]; break
-    case 'key-index': if (cmd.keyed && meta.length > 4 && meta[3] > 0) meta[4] = [meta[0], -1, 0.5, NaN][n % 4]; break
-    case 'key-short': meta.length = Math.min(meta.length, n % 3); break
   }
-  return { meta: new Float64Array(meta), text: textOut, ids, early: { traceId, spans: handles.map((h) => early.spans.get(h)).filter(Boolean) } }
+  return { ids, early: { traceId, spans: handles.map((h) => early.spans.get(h)).filter(Boolean) } }
+}
+
+/** A number as JSON.parse reads back what a JSON finish printed: non-finite ones are null. */
+const parsedNumber = (v) => (Number.isFinite(v) ? v : null)
+
+/** An attributes object from [key, value] pairs in order, as JSON.parse builds it: the last of a key wins. */
+function attributesFrom (pairs) {
+  const o = {}
+  for (const [k, v] of pairs) {
+    Object.defineProperty(o, k, { value: typeof v === 'number' ? parsedNumber(v) : v, writable: true, enumerable: true, configurable: true })
+  }
+  return o
+}
+
+/**
+ * A trace's JSON as JSON.parse reads it, its ids replaced by row numbers
+ * (they are random; checkJsonIds checks them) and without its trace id.
+ */
+function shapeOf (json) {
+  const { traceId, ...trace } = JSON.parse(json)
+  const row = new Map(trace.segments.map((g, k) => [g.id, k]))
+  assert.equal(row.size, trace.segments.length, 'span ids are unique')
+  trace.segments = trace.segments.map((g) => ({ ...g, id: row.get(g.id), parentId: g.parentId === null ? null : row.get(g.parentId) }))
+  return trace
+}
+
+/**
+ * What `shapeOf` should read from the JSON of the transaction of `handle`
+ * in `m` ended at `end`: the rows `finish` (of binding `b`, which frees the
+ * transaction) writes, with `textOf(slot)`'s name and attributes ({ name,
+ * attrs: [[key, value]] }, values as the program gave them); null when
+ * `handle` is not active.
+ */
+function traceShape (b, m, handle, end, origin, textOf) {
+  const cap = m[H_CAPACITY]
+  const out = new Float64Array(L.OUT_HEADER + L.OUT_ROW * cap)
+  if (b.finish(m, handle, end, out) === null) return null
+  const n = out[L.OUT_COUNT]
+  const segments = []
+  for (let k = 0; k < n; k++) {
+    const o = L.OUT_HEADER + L.OUT_ROW * k
+    const text = textOf(out[o + L.ROW_SLOT])
+    segments.push({
+      id: k,
+      parentId: out[o + L.ROW_PARENT] < 0 ? null : out[o + L.ROW_PARENT],
+      name: text.name,
+      start: parsedNumber(out[o + L.ROW_START]),
+      duration: parsedNumber(out[o + L.ROW_DURATION]),
+      exclusive: parsedNumber(out[o + L.ROW_EXCLUSIVE]),
+      attributes: attributesFrom(text.attrs),
+      truncated: out[o + L.ROW_TRUNCATED] === 1
+    })
+  }
+  return {
+    name: segments[0].name,
+    startTime: parsedNumber(origin + out[L.OUT_START]),
+    duration: parsedNumber(out[L.OUT_DURATION]),
+    segmentCount: n,
+    droppedSegments: parsedNumber(out[L.OUT_DROPPED]),
+    segments
+  }
 }
 
 // The program's model of what the string tables hold (the same on both
@@ -480,12 +479,13 @@ function shuffled (count, seed) {
  * The store's arrays `finishJsonStrings` takes for the transaction of
  * `handle` (docs/binding-contract.md; lib/store/segment-store.js keeps them
  * so), from the names and attributes the program gave, walking NEXT from the
- * root as `payloadFor` does: `side` (the name's id, then the first entry,
+ * root as the store does: `side` (the name's id, then the first entry,
  * per slot; other slots junk), `arena` (per entry its key word, then the
  * next entry; entries in a shuffled order, spare ones junk) and `values`;
  * and the edits (and their text) that put the strings new to the model in
- * the tables, as the store syncs them before the call. `cmd.bad` breaks one
- * thing.
+ * the tables, as the store syncs them before the call; and by slot the
+ * texts they name (`texts`: { name, attrs: [[key, value]] }). `cmd.bad`
+ * breaks one thing.
  */
 function storeArraysFor (side, handle, names, attrs, strings, cmd) {
   const m = side.m
@@ -499,12 +499,15 @@ function storeArraysFor (side, handle, names, attrs, strings, cmd) {
   n = Number.isInteger(n) && n >= 1 && n <= 2000 ? n : 1
   const truthy = [1, -1, 0.5, NaN, Infinity, 5e-324]
   const segs = []
+  const texts = new Map()
   let total = 0
   let cur = root
   for (let k = 0; k < n; k++) {
     const list = attrs.get(cur) ?? []
     const entries = []
+    const pairs = []
     for (let i = 0; i < list.length; i += 2) {
+      pairs.push([list[i], list[i + 1]])
       const v = list[i + 1]
       const key = id(list[i])
       if (typeof v === 'string') entries.push([key, 0, id(v)])
@@ -512,6 +515,7 @@ function storeArraysFor (side, handle, names, attrs, strings, cmd) {
       else entries.push([key, 2, v ? truthy[(cmd.k + i) % truthy.length] : (cmd.k + i) % 2 === 0 ? 0 : -0])
     }
     segs.push({ slot: cur & mask, name: id(names.get(cur) ?? 'unnamed'), entries, at: [] })
+    texts.set(cur & mask, { name: names.get(cur) ?? 'unnamed', attrs: pairs })
     total += entries.length
     cur = m[col(cap, L.C_NEXT) + (cur & mask)]
   }
@@ -570,7 +574,7 @@ function storeArraysFor (side, handle, names, attrs, strings, cmd) {
     case 'side-length': sideArray = resized(Int32Array, sideArray, [2 * cap + 1, 2 * cap - 1, 0, cap][cmd.k % 4]); break
     case 'arena-length': arena = resized(Int32Array, arena, [2 * A + 1, 2 * A - 1, 0, A][cmd.k % 4]); break
   }
-  return { side: sideArray, arena, values, edits: new Float64Array(edits), text: pieces.join('') }
+  return { side: sideArray, arena, values, edits: new Float64Array(edits), text: pieces.join(''), texts }
 }
 
 /**
@@ -698,31 +702,10 @@ function runProgram (next, program) {
         sameNumbers(outs.n, outs.j, `${what}: rows`)
         break
       }
-      case 'json': {
-        const h = cmd.h ?? pickFrom(handles, cmd.p, pair.n)
-        const p = payloadFor(pair.n, h, names, attrs, early, cmd)
-        const finishJson = cmd.keyed ? 'finishJsonKeyed' : 'finishJson'
-        both(pair, what, (s, b) => b[finishJson](s.m, h, cmd.t, cmd.origin, p.meta, p.text, p.ids), (a, b) => {
-          assert.equal(a === null, b === null, `${what}: null`)
-          if (a === null) return
-          checkJsonIds(a, `${what}: native`)
-          checkJsonIds(b, `${what}: js`)
-          assert.equal(maskJson(b), maskJson(a), `${what}: JSON`)
-          if (p.ids !== undefined) {
-            for (const json of [a, b]) {
-              if (p.early.traceId !== undefined) assert.ok(json.startsWith(`{"traceId":"${p.early.traceId}"`), `${what}: early trace id kept`)
-              for (const id of p.early.spans) assert.ok(json.includes(`"id":"${id}"`), `${what}: early span id kept`)
-            }
-          }
-          assert.doesNotThrow(() => JSON.parse(b), `${what}: JSON parses`)
-        })
-        break
-      }
       case 'sjson': {
         const h = cmd.h ?? pickFrom(handles, cmd.p, pair.n)
         const idsBad = cmd.bad?.startsWith('ids-') ? cmd.bad : undefined
-        // The keyed payload, for its early ids and for the JSON to compare with.
-        const p = payloadFor(pair.n, h, names, attrs, early, { keyed: true, bad: idsBad, upper: cmd.upper })
+        const p = earlyIdsFor(pair.n, h, early, { bad: idsBad, upper: cmd.upper })
         const st = storeArraysFor(pair.n, h, names, attrs, strings, cmd)
         if (st.edits.length > 0) {
           const r = both(pair, `${what}: sync`, (s, b) => b.setStrings(s.table, st.edits, st.text))
@@ -745,14 +728,21 @@ function runProgram (next, program) {
           checkJsonIds(b, `${what}: js`)
           assert.equal(maskJson(b), maskJson(a), `${what}: JSON`)
           assert.doesNotThrow(() => JSON.parse(b), `${what}: JSON parses`)
+          if (p.ids !== undefined) {
+            for (const json of [a, b]) {
+              if (p.early.traceId !== undefined) assert.ok(json.startsWith(`{"traceId":"${p.early.traceId}"`), `${what}: early trace id kept`)
+              for (const id of p.early.spans) assert.ok(json.includes(`"id":"${id}"`), `${what}: early span id kept`)
+            }
+          }
         })
         tally('finishJsonStrings', r)
         if (cmd.bad === null && typeof r.value === 'string') {
-          // The same trace through finishJsonKeyed, on a copy of the buffer
-          // as it was: the same JSON.
-          const ref = outcome(N, (b) => b.finishJsonKeyed(copy, h, cmd.t, cmd.origin, p.meta, p.text, p.ids))
-          if (typeof ref.value === 'string') assert.equal(maskJson(r.value), maskJson(ref.value), `${what}: finishJsonKeyed's JSON`)
-          tally('finishJsonStrings = finishJsonKeyed', ref)
+          // The same trace through finish, on a copy of the buffer as it
+          // was, with the names and attributes the program set.
+          const ref = outcome(N, (b) => traceShape(b, copy, h, cmd.t, cmd.origin, (slot) => st.texts.get(slot)))
+          assert.equal(ref.error, undefined, `${what}: finish on the copy`)
+          assert.deepStrictEqual(shapeOf(r.value), ref.value, `${what}: the trace finish gives`)
+          tally('finishJsonStrings = finish', ref)
         }
         break
       }
@@ -920,8 +910,8 @@ describe('the JS backend matches the native addon', () => {
       ),
       fcParams(800)
     )
-    for (const want of ['shrink: true', 'shrink: error', 'finishJsonKeyed: value', 'finishJsonKeyed: null', 'finishJsonKeyed: error',
-      'finishJsonStrings: value', 'finishJsonStrings: null', 'finishJsonStrings: error', 'finishJsonStrings = finishJsonKeyed: value',
+    for (const want of ['shrink: true', 'shrink: error',
+      'finishJsonStrings: value', 'finishJsonStrings: null', 'finishJsonStrings: error', 'finishJsonStrings = finish: value',
       'setStrings: value', 'setStrings: error']) {
       assert.ok(outcomes.get(want) > 0, `some command gave ${want} (${JSON.stringify([...outcomes])})`)
     }
@@ -1048,27 +1038,34 @@ function transaction (segments, next = 1000) {
   return { pair, handles: made.n }
 }
 
-/** finishJson on both sides with one segment per name, as a payload; returns the two outputs. */
+/**
+ * finishJsonStrings on both sides of a fresh transaction with one segment per
+ * name, the root holding `attributes` ([key, value]), every string in each
+ * side's table; returns the two outputs.
+ */
 function jsonOf (names, attributes = [], opts = {}) {
   const { pair, handles } = transaction(names.map((_, i) => [i === 0 ? -1 : 0, opts.start?.[i] ?? i, opts.end?.[i]]))
-  const meta = []
-  let t = ''
-  names.forEach((name, i) => {
-    t += name
-    meta.push(name.length)
-    const list = i === 0 ? attributes : []
-    meta.push(list.length)
-    for (const [key, v] of list) {
-      t += key
-      meta.push(key.length)
-      t += pushValue(meta, v)
+  const strings = []
+  const idOf = new Map()
+  const id = (str) => {
+    if (!idOf.has(str)) {
+      idOf.set(str, strings.length)
+      strings.push(str)
     }
-  })
+    return idOf.get(str)
+  }
+  const segs = names.map((name, i) => ({
+    h: handles[i],
+    name: id(name),
+    attrs: (i === 0 ? attributes : []).map(([key, v]) => [id(key), ...(typeof v === 'string' ? [0, id(v)] : typeof v === 'number' ? [1, v] : [2, v ? 1 : 0])])
+  }))
   const end = opts.finish ?? 10
   const origin = opts.origin ?? 0
-  const a = N.finishJson(pair.n.m, handles[0], end, origin, new Float64Array(meta), t, opts.ids)
-  const b = J.finishJson(pair.j.m, handles[0], end, origin, new Float64Array(meta), t, opts.ids)
-  sameBits(pair.n.m, pair.j.m, 'after finishJson')
+  const [a, b] = [pair.n, pair.j].map((side) => {
+    const arrays = arraysOf(side, segs)
+    return side.b.finishJsonStrings(side.m, handles[0], end, origin, arrays.side, arrays.arena, arrays.values, tableOf(side.b, strings), opts.ids)
+  })
+  sameBits(pair.n.m, pair.j.m, 'after finishJsonStrings')
   return [a, b]
 }
 
@@ -1207,13 +1204,6 @@ describe('errors: same conditions, classes, codes and words', () => {
       same(`finish(handle=${label})`, (b, m) => b.finish(m, v, 1, out()), { expectError: false })
       same(`finish(end=${label})`, (b, m) => b.finish(m, 1, v, out()), { expectError: false })
       same(`finish(out=${label})`, (b, m) => b.finish(m, 1, 1, v))
-      same(`finishJson(m=${label})`, (b) => b.finishJson(v, 1, 1, 0, out(), '', undefined))
-      same(`finishJson(handle=${label})`, (b, m) => b.finishJson(m, v, 1, 0, out(), '', undefined), { expectError: false })
-      same(`finishJson(end=${label})`, (b, m) => b.finishJson(m, 1, v, 0, out(), '', undefined), { expectError: false })
-      same(`finishJson(timeOrigin=${label})`, (b, m) => b.finishJson(m, 1, 1, v, out(), '', undefined), { expectError: false })
-      same(`finishJson(meta=${label})`, (b, m) => b.finishJson(m, 1, 1, 0, v, '', undefined))
-      same(`finishJson(text=${label})`, (b, m) => b.finishJson(m, 1, 1, 0, out(), v, undefined), { expectError: false })
-      same(`finishJson(ids=${label})`, (b, m) => b.finishJson(m, 1, 1, 0, out(), '', v), { expectError: false })
       same(`setStrings(table=${label})`, (b) => b.setStrings(v, new Float64Array(2), 'x'))
       same(`setStrings(edits=${label})`, (b) => b.setStrings(b.stringTable(), v, 'x'), { expectError: false })
       same(`setStrings(text=${label})`, (b) => b.setStrings(b.stringTable(), new Float64Array(0), v), { expectError: false })
@@ -1233,8 +1223,6 @@ describe('errors: same conditions, classes, codes and words', () => {
       same(`leaks(out=${label})`, (b, m) => b.leaks(m, 1, 1, 1, v))
     }
     same('first failing argument wins', (b) => b.finish('x', 'y', 'z', 'w'))
-    same('missing arguments are undefined', (b, m) => b.finishJson(m, 1, 1, 0, out()))
-    same('a missing ids is None', (b, m) => b.finishJson(m, 1, 1, 0, out(), ''), { expectError: false })
     same('setStrings: first failing argument wins', (b) => b.setStrings({}, 'x', 5))
     same('finishJsonStrings: first failing argument wins', (b, m) => b.finishJsonStrings(m, 1, 1, 0, [], {}, new Int32Array(1), {}, 5))
     same('finishJsonStrings: the table before ids', (b, m) => b.finishJsonStrings(m, 1, 1, 0, new Int32Array(2048), new Int32Array(0), new Float64Array(0), {}, 5))
@@ -1266,7 +1254,6 @@ describe('errors: same conditions, classes, codes and words', () => {
       for (const [fn, call] of Object.entries({
         reserve: (b, m) => b.reserve(m, 1),
         finish: (b, m) => b.finish(m, 1, 1, out()),
-        finishJson: (b, m) => b.finishJson(m, 1, 1, 0, out(), ''),
         scan: (b, m) => b.scan(m),
         leaks: (b, m) => b.leaks(m, 1, 1, 1, out()),
         check: (b, m) => b.check(m),
@@ -1292,7 +1279,6 @@ describe('errors: same conditions, classes, codes and words', () => {
     same('finish into the store\'s last number', (b, m) => b.finish(m, 1, 1, view(m, bufferLen(1024) - 1, 10)), { buffers: shared })
     same('finish just past the store', (b, m) => b.finish(m, 1, 1, view(m, bufferLen(1024), 10)), { buffers: shared, expectError: false })
     same('finish into an empty view of the store', (b, m) => b.finish(m, 1, 1, view(m, 3, 0)), { buffers: shared, expectError: false })
-    same('finishJson with meta in the store', (b, m) => b.finishJson(m, 1, 1, 0, view(m, 5, 2), 'ab'), { buffers: shared })
     same('leaks into the store', (b, m) => b.leaks(m, 1, 1, 1, view(m, 0, 3)), { buffers: shared })
     const ints = (m, from, len) => new Int32Array(m.buffer, 4 * from, len)
     const strings = (b, m, side, arena, values) => b.finishJsonStrings(m, 1, 1, 0, side, arena, values, b.stringTable())
@@ -1321,34 +1307,7 @@ describe('errors: same conditions, classes, codes and words', () => {
     both(pair, 'check after', (s, b) => b.check(s.m))
   })
 
-  it('finishJson: every payload error leaves the transaction in place', () => {
-    const cases = {
-      'meta ends before a name length': [[], ''],
-      'meta ends before an attribute count': [[1], 'r'],
-      'meta ends before a key length': [[1, 1], 'r'],
-      'meta ends before a kind': [[1, 1, 1], 'rk'],
-      'meta ends before a value': [[1, 1, 1, 1], 'rk'],
-      'length NaN': [[NaN, 0], 'r'],
-      'length -1': [[-1, 0], 'r'],
-      'length 0.5': [[0.5, 0], 'r'],
-      'length inf': [[Infinity, 0], 'r'],
-      'text ends early': [[5, 0], 'r'],
-      'huge length': [[2 ** 64, 0], 'r'],
-      'attribute count 65537': [[1, 65537], 'r'],
-      'attribute count -1': [[1, -1], 'r'],
-      'attribute count 1.5': [[1, 1.5], 'r'],
-      'attribute count NaN': [[1, NaN], 'r'],
-      'kind 3': [[1, 1, 1, 3, 0], 'rk'],
-      'kind 0.5': [[1, 1, 1, 0.5, 0], 'rk'],
-      'kind -0 is a string': [[1, 1, 1, -0, 1], 'rkv'],
-      'string value too long': [[1, 1, 1, 0, 9], 'rk'],
-      'a second segment missing': [[1, 0], 'r', 2]
-    }
-    for (const [what, [meta, t, segments = 1]] of Object.entries(cases)) {
-      const { pair, handles } = transaction([[-1, 0], ...(segments > 1 ? [[0, 1]] : [])])
-      const r = both(pair, what, (s, b) => b.finishJson(s.m, handles[0], 5, 0, new Float64Array(meta), t), (a, b) => assert.equal(maskJson(b), maskJson(a), what))
-      if (r.error) assert.equal(pair.j.isActive(handles[0]), true, `${what}: still active`)
-    }
+  it('finishJsonStrings: each bad early ids throws and leaves the transaction in place', () => {
     const bad = {
       'too few digits': '0'.repeat(47),
       'too many digits': '0'.repeat(49),
@@ -1363,13 +1322,16 @@ describe('errors: same conditions, classes, codes and words', () => {
     }
     for (const [what, ids] of Object.entries(bad)) {
       const { pair, handles } = transaction([[-1, 0]])
-      const r = both(pair, `early ids: ${what}`, (s, b) => b.finishJson(s.m, handles[0], 5, 0, new Float64Array([1, 0]), 'r', ids))
+      const r = both(pair, `early ids: ${what}`, (s, b) => {
+        const a = arraysOf(s, [{ h: handles[0], name: 0, attrs: [] }])
+        return b.finishJsonStrings(s.m, handles[0], 5, 0, a.side, a.arena, a.values, tableOf(b, ['r']), ids)
+      })
       assert.ok(r.error, `${what}: throws`)
       assert.equal(pair.j.isActive(handles[0]), true, `${what}: still active`)
     }
   })
 
-  it('corrupted transactions: each broken invariant, in finish, finishJson and check', () => {
+  it('corrupted transactions: each broken invariant, in finish, finishJsonStrings and check', () => {
     const C = (pair, k, h) => col(pair.n.cap, k) + (h & (pair.n.cap - 1))
     const breakages = {
       'count 2^40': (p, h) => [[C(p, L.C_COUNT, h[0]), 2 ** 40]],
@@ -1400,7 +1362,7 @@ describe('errors: same conditions, classes, codes and words', () => {
       'end before start': (p, h) => [[C(p, L.C_END, h[2]), -5]]
     }
     for (const [what, edits] of Object.entries(breakages)) {
-      for (const call of ['finish', 'finishJson', 'check', 'leaks']) {
+      for (const call of ['finish', 'finishJsonStrings', 'check', 'leaks']) {
         const { pair, handles } = transaction([[-1, 0], [0, 1], [1, 2]])
         for (const [i, v] of edits(pair, handles)) {
           pair.n.m[i] = v
@@ -1413,7 +1375,10 @@ describe('errors: same conditions, classes, codes and words', () => {
               const ids = b.finish(s.m, h, 9, o)
               return [ids === null ? null : ids.length, Array.from(o)]
             }
-            if (call === 'finishJson') return maskJson(b.finishJson(s.m, h, 9, 0, new Float64Array([1, 0, 1, 0, 1, 0]), 'abc'))
+            if (call === 'finishJsonStrings') {
+              const a = arraysOf(s, handles.map((g, i) => ({ h: g, name: i, attrs: [] })))
+              return maskJson(b.finishJsonStrings(s.m, h, 9, 0, a.side, a.arena, a.values, tableOf(b, ['a', 'b', 'c'])))
+            }
             if (call === 'leaks') {
               const o = new Float64Array(30)
               return [b.leaks(s.m, 1e6, 0, 0, o), Array.from(o)]
@@ -1519,26 +1484,6 @@ function arraysOf (side, segs, spare = 0) {
     at.push(mine)
   }
   return { side: names, arena, values, A, at }
-}
-
-/** The keyed payload (finishJsonKeyed) of segments in creation order, each { name, attrs: [[key, value]] }. */
-function keyedPayloadOf (segs) {
-  const keys = new Map()
-  const meta = [0, 0]
-  let body = ''
-  for (const g of segs) {
-    body += g.name
-    meta.push(g.name.length, g.attrs.length)
-    for (const [key, v] of g.attrs) {
-      if (!keys.has(key)) keys.set(key, keys.size)
-      meta.push(keys.get(key))
-      body += pushValue(meta, v)
-    }
-  }
-  meta[0] = keys.size
-  meta[1] = meta.length
-  for (const key of keys.keys()) meta.push(key.length)
-  return { meta: new Float64Array(meta), text: [...keys.keys()].join('') + body }
 }
 
 // The strings of the case-by-case tests, and the transaction they name:
@@ -1759,12 +1704,15 @@ describe('the JS backend: string tables and finishJsonStrings', () => {
     }
   })
 
-  it('finishJsonStrings: the JSON of finishJsonKeyed, for the values as the store keeps them', () => {
+  it('finishJsonStrings: the trace of finish, for the values as the store keeps them; the native JSON', () => {
     const compare = (what, tree, segs, opts = {}) => {
-      // Two equal stores: one ends with finishJsonKeyed, the other with finishJsonStrings.
+      // Three equal stores: one ends with finish, the others with
+      // finishJsonStrings, of this backend and of the native addon.
       const x = storeWith(J, tree, 77)
       const y = storeWith(J, tree, 77)
+      const z = storeWith(N, tree, 77)
       sameBits(x.side.m, y.side.m, `${what}: set up`)
+      sameBits(z.side.m, y.side.m, `${what}: set up (native)`)
       const strings = []
       const idOf = new Map()
       const id = (str) => {
@@ -1779,13 +1727,18 @@ describe('the JS backend: string tables and finishJsonStrings', () => {
         name: id(g.name),
         attrs: g.attrs.map(([key, v, raw]) => [id(key), typeof v === 'string' ? 0 : typeof v === 'number' ? 1 : 2, typeof v === 'string' ? id(v) : raw ?? +v])
       }))
-      const table = tableOf(J, strings)
       const a = arraysOf(y.side, store, 3)
-      const p = keyedPayloadOf(segs)
-      const want = J.finishJsonKeyed(x.side.m, x.handles[0], opts.end ?? 50, opts.origin ?? 1.7e12, p.meta, p.text, opts.ids)
-      const got = J.finishJsonStrings(y.side.m, y.handles[0], opts.end ?? 50, opts.origin ?? 1.7e12, a.side, a.arena, a.values, table, opts.ids)
-      assert.equal(maskJson(got), maskJson(want), what)
+      const end = opts.end ?? 50
+      const origin = opts.origin ?? 1.7e12
+      const texts = new Map(segs.map((g, i) => [y.handles[i] & (y.side.cap - 1), { name: g.name, attrs: g.attrs.map(([key, v]) => [key, v]) }]))
+      const want = traceShape(J, x.side.m, x.handles[0], end, origin, (slot) => texts.get(slot))
+      const got = J.finishJsonStrings(y.side.m, y.handles[0], end, origin, a.side, a.arena, a.values, tableOf(J, strings), opts.ids)
+      checkJsonIds(got, what)
+      assert.deepStrictEqual(shapeOf(got), want, what)
+      const native = N.finishJsonStrings(z.side.m, z.handles[0], end, origin, a.side, a.arena, a.values, tableOf(N, strings), opts.ids)
+      assert.equal(maskJson(got), maskJson(native), `${what}: the native JSON`)
       sameBits(x.side.m, y.side.m, `${what}: after`)
+      sameBits(z.side.m, y.side.m, `${what}: after (native)`)
       return got
     }
     compare('the root alone, no attributes', [[-1, 0]], [{ name: 'r', attrs: [] }])
@@ -1821,7 +1774,7 @@ describe('the JS backend: string tables and finishJsonStrings', () => {
     assert.throws(() => J.finishJsonStrings(side.m, handles[0], 1, 0, a.side, a.arena, a.values, t), { code: 'InvalidArg', message: `bad store arrays: slot ${s} lists entry ${a.A}` })
   })
 
-  it('finishJsonStrings: random trees give the JSON of finishJsonKeyed', () => {
+  it('finishJsonStrings: random trees give the trace of finish, with their names and attributes', () => {
     const attr = fc.tuple(text, attrValue, fc.constantFrom(1, -1, 0.5, NaN, Infinity, 5e-324))
     fc.assert(fc.property(
       fc.array(fc.record({ p: fc.nat(), start: time, end: fc.option(time, { nil: undefined }), name: text, attrs: fc.array(attr, { maxLength: 6 }) }), { minLength: 1, maxLength: 30 }),
@@ -1871,10 +1824,11 @@ describe('the JS backend: string tables and finishJsonStrings', () => {
             prev = e
           }
         }
-        const p = keyedPayloadOf(segments.map((g) => ({ name: g.name, attrs: g.attrs.map(([key, v]) => [key, v]) })))
-        const want = J.finishJsonKeyed(x.side.m, x.handles[0], 3000, 1.7e12, p.meta, p.text)
+        const texts = new Map(segments.map((g, i) => [y.handles[i] & (y.side.cap - 1), { name: g.name, attrs: g.attrs.map(([key, v]) => [key, v]) }]))
+        const want = traceShape(J, x.side.m, x.handles[0], 3000, 1.7e12, (slot) => texts.get(slot))
         const got = J.finishJsonStrings(y.side.m, y.handles[0], 3000, 1.7e12, side, arena, values, table)
-        assert.equal(maskJson(got), maskJson(want))
+        checkJsonIds(got, 'random tree')
+        assert.deepStrictEqual(shapeOf(got), want)
         sameBits(x.side.m, y.side.m, 'after')
       }
     ), fcParams(200))

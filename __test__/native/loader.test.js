@@ -216,7 +216,7 @@ describe('loader', () => {
       assert.equal(out.loadError, null)
       assert.deepEqual(out.warnings, [])
       assert.equal(out.jsLoaded, false)
-      assert.ok(out.exports.includes('finishJson'))
+      assert.ok(out.exports.includes('finishJsonStrings'))
     })
 
     it('(a) SEGMENT_CONTEXT_NATIVE_PATH comes before the local build', () => {

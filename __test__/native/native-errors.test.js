@@ -43,12 +43,14 @@ test('native calls with malformed buffers throw clear errors instead of crashing
   assert.ok(store.verify().length > 0, 'verify reports the corruption')
 })
 
-test('a bad JSON payload leaves the transaction in place', () => {
+test('bad store arrays or early ids leave the transaction in place', () => {
   const store = new SegmentStore()
   const t = store.startTransaction('t', 0)
-  assert.throws(() => native.finishJson(store._buffer, t, 1, 0, new Float64Array([99, 0]), 'short'), /bad trace payload/)
+  store._strings.sync()
+  const finish = (side, ids) => native.finishJsonStrings(store._buffer, t, 1, 0, side, store._aInts, store._aNum, store._strings.table, ids)
+  assert.throws(() => finish(new Int32Array(3)), /bad store arrays/)
   assert.equal(store.isActive(t), true)
-  assert.throws(() => native.finishJson(store._buffer, t, 1, 0, new Float64Array([1, 0]), 't', 'xyz'), /early ids/)
+  assert.throws(() => finish(store._side, 'xyz'), /early ids/)
   assert.equal(store.isActive(t), true)
   assert.equal(store.endTransaction(t, 1).name, 't')
   assert.deepEqual(store.verify(), [])

@@ -24,7 +24,7 @@ const root = path.join(__dirname, '..', '..')
 const { name: packageName, version } = require(path.join(root, 'package.json'))
 
 /** The exports every backend has; a binary without them is not ours. */
-const EXPORTS = ['layout', 'initStore', 'reserve', 'grow', 'shrink', 'finish', 'finishJson', 'finishJsonKeyed', 'stringTable', 'setStrings', 'finishJsonStrings', 'scan', 'leaks', 'check']
+const EXPORTS = ['layout', 'initStore', 'reserve', 'grow', 'shrink', 'finish', 'stringTable', 'setStrings', 'finishJsonStrings', 'scan', 'leaks', 'check']
 
 /** The warning's type and codes, for process.on('warning') listeners. */
 const WARNING_TYPE = 'SegmentContextWarning'

@@ -110,7 +110,6 @@ function napiError (code, message) {
 const badBuffer = (why) => napiError('InvalidArg', `not a segment store buffer: ${why}`)
 const corruptMessage = (why) => `segment store is inconsistent: ${why}`
 const corrupt = (why) => napiError('GenericFailure', corruptMessage(why))
-const payloadError = (why) => napiError('InvalidArg', `bad trace payload: ${why}`)
 const editError = (why) => napiError('InvalidArg', `bad string edits: ${why}`)
 const arraysError = (why) => napiError('InvalidArg', `bad store arrays: ${why}`)
 
@@ -831,165 +830,7 @@ function assemble (m, cap, n, end) {
 }
 
 // ---------------------------------------------------------------------------
-// The JSON payload (json.rs `decode`) and early ids (trace.rs `EarlyIds`).
-
-// What `decode` read, by position in `text` (no string is cut yet). Per
-// segment in creation order: its name, and its attributes' range in the
-// attribute arrays. Per attribute: its key, kind and value (for a string,
-// the value's position and length).
-let segRoom = 0
-let dName = new Float64Array(0)
-let dNameLen = new Float64Array(0)
-let dAttr = new Int32Array(0)
-let dAttrN = new Int32Array(0)
-let attrRoom = 0
-let dKey = new Float64Array(0)
-let dKeyLen = new Float64Array(0)
-let dKind = new Uint8Array(0)
-let dValue = new Float64Array(0)
-let dValueLen = new Float64Array(0)
-
-function segmentRoom (n) {
-  if (n <= segRoom) return
-  segRoom = Math.max(n, 2 * segRoom, 64)
-  dName = new Float64Array(segRoom)
-  dNameLen = new Float64Array(segRoom)
-  dAttr = new Int32Array(segRoom)
-  dAttrN = new Int32Array(segRoom)
-}
-
-function attributeRoom (n) {
-  if (n <= attrRoom) return
-  const size = Math.max(n, 2 * attrRoom, 256)
-  const grown = (Type, old) => {
-    const a = new Type(size)
-    a.set(old)
-    return a
-  }
-  dKey = grown(Float64Array, dKey)
-  dKeyLen = grown(Float64Array, dKeyLen)
-  dKind = grown(Uint8Array, dKind)
-  dValue = grown(Float64Array, dValue)
-  dValueLen = grown(Float64Array, dValueLen)
-  attrRoom = size
-}
-
-const KIND_STRING = 0
-const KIND_NUMBER = 1
-const KIND_BOOLEAN = 2
-
-/**
- * Cuts `text` by `meta` (of `metaLen` numbers) into `count` segments
- * (json.rs `decode`), recording positions in the d* arrays. Throws the
- * payload's error; checks the same things in the same order.
- */
-function decode (meta, metaLen, text, count) {
-  decodeSegments(meta, 0, metaLen, text, 0, count, -1)
-}
-
-// Keyed payloads: where each key starts in the text and its length.
-let kAt = new Float64Array(0)
-let kLen = new Float64Array(0)
-
-/** Largest key count a keyed payload may claim (json.rs `MAX_KEYS`). */
-const MAX_KEYS = 16777216
-
-/** Throws unless `len` is a whole length of at most `left` units (json.rs `Reader::take`). */
-function checkTextLength (len, left) {
-  if (!(len >= 0) || len % 1 !== 0) throw payloadError(`length ${rustDisplay(len)}`)
-  if (len > left) throw payloadError('text ends early')
-}
-
-/** True when `v` is a whole number in `0..=max` (json.rs `whole_up_to`). */
-const wholeUpTo = (v, max) => v >= 0 && v <= max && v % 1 === 0
-
-/**
- * `decode` for the keyed format (json.rs `decode_keyed`): the key count and
- * the key lengths' index, the keys' texts, then the segments from meta[2]
- * up to the key lengths, naming each key by its index.
- */
-function decodeKeyed (meta, metaLen, text, count) {
-  if (metaLen < 1) throw payloadError('meta ends before a key count')
-  const n = meta[0]
-  if (!wholeUpTo(n, MAX_KEYS)) throw payloadError(`key count ${rustDisplay(n)}`)
-  if (metaLen < 2) throw payloadError("meta ends before the key lengths' index")
-  const keyAt = meta[1]
-  if (!wholeUpTo(keyAt, Number.MAX_SAFE_INTEGER)) throw payloadError(`key lengths' index ${rustDisplay(keyAt)}`)
-  if (keyAt < 2 || keyAt > metaLen || metaLen - keyAt < n) {
-    throw payloadError(`${n} key lengths at ${keyAt} in a meta of ${metaLen}`)
-  }
-  if (kAt.length < n) {
-    kAt = new Float64Array(n)
-    kLen = new Float64Array(n)
-  }
-  let pos = 0
-  for (let k = 0; k < n; k++) {
-    const len = meta[keyAt + k]
-    checkTextLength(len, text.length - pos)
-    kAt[k] = pos
-    kLen[k] = len
-    pos += len
-  }
-  decodeSegments(meta, 2, keyAt, text, pos, count, n)
-}
-
-/**
- * Reads `count` segments from meta[j..metaEnd] and text from `pos`. With
- * `keys` >= 0 an attribute names its key by an index below `keys` (kAt,
- * kLen); with -1 it carries the key's length and text.
- */
-function decodeSegments (meta, j, metaEnd, text, pos, count, keys) {
-  const textLen = text.length
-  let attrs = 0
-  const number = (what) => {
-    if (j >= metaEnd) throw payloadError(`meta ends before ${what}`)
-    return meta[j++]
-  }
-  const take = (len) => {
-    checkTextLength(len, textLen - pos)
-    const at = pos
-    pos += len
-    return at
-  }
-  segmentRoom(count)
-  for (let i = 0; i < count; i++) {
-    const nameLen = number('a name length')
-    dName[i] = take(nameLen)
-    dNameLen[i] = nameLen
-    const n = number('an attribute count')
-    if (!wholeUpTo(n, 65536)) throw payloadError(`attribute count ${rustDisplay(n)}`)
-    dAttr[i] = attrs
-    dAttrN[i] = n
-    attributeRoom(attrs + n)
-    for (let k = 0; k < n; k++, attrs++) {
-      if (keys >= 0) {
-        const key = number('a key index')
-        if (!wholeUpTo(key, MAX_KEYS) || key >= keys) throw payloadError(`key index ${rustDisplay(key)}`)
-        dKey[attrs] = kAt[key]
-        dKeyLen[attrs] = kLen[key]
-      } else {
-        const keyLen = number('a key length')
-        dKey[attrs] = take(keyLen)
-        dKeyLen[attrs] = keyLen
-      }
-      const kind = number('a kind')
-      const v = number('a value')
-      if (kind === 0) {
-        dKind[attrs] = KIND_STRING
-        dValue[attrs] = take(v)
-        dValueLen[attrs] = v
-      } else if (kind === 1) {
-        dKind[attrs] = KIND_NUMBER
-        dValue[attrs] = v
-      } else if (kind === 2) {
-        dKind[attrs] = KIND_BOOLEAN
-        dValue[attrs] = v !== 0 ? 1 : 0
-      } else {
-        throw payloadError(`kind ${rustDisplay(kind)}`)
-      }
-    }
-  }
-}
+// Early ids (trace.rs `EarlyIds`).
 
 const HEX_DIGITS = /^[0-9a-fA-F]*$/
 const ZERO_DIGITS = /^0*$/
@@ -1219,120 +1060,20 @@ function finish (m, handle, end, out) {
 let rowIds = []
 
 // Characters json.rs escapes (as JSON.stringify does), and surrogates: a
-// piece cut from `text` may split a pair, leaving a lone one to escape.
+// piece cut from `setStrings`' text may split a pair, leaving a lone one to
+// escape.
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
 
-// Whether the current payload's text needs no escape anywhere (then no
-// piece of it does).
-let plainText = true
-
-/** A JSON string of `n` characters of `text` from `from`, escaped as json.rs escapes it. */
-function quoted (text, from, n) {
-  const s = text.slice(from, from + n)
-  return plainText || !NEEDS_ESCAPE.test(s) ? '"' + s + '"' : JSON.stringify(s)
-}
-
-/** Segment `i`'s attributes as JSON members. */
-function attributesJson (text, i) {
-  let out = ''
-  const first = dAttr[i]
-  for (let a = first; a < first + dAttrN[i]; a++) {
-    const kind = dKind[a]
-    const value = kind === KIND_STRING
-      ? quoted(text, dValue[a], dValueLen[a])
-      : kind === KIND_NUMBER ? jsonNum(dValue[a]) : dValue[a] === 1 ? 'true' : 'false'
-    out += (a > first ? ',' : '') + quoted(text, dKey[a], dKeyLen[a]) + ':' + value
-  }
-  return out
-}
-
 /**
- * Like `finish`, but returns the whole trace as JSON. `meta` and `text`
- * carry the names and attributes in creation order (see src/core/json.rs).
- * `ids`, when given, holds ids handed out before the end: the trace id's 32
- * hex digits, then 16 per segment in creation order, all zeros where one is
- * to be drawn.
- * @param {Float64Array} m
- * @param {number} handle
- * @param {number} end
- * @param {number} timeOrigin
- * @param {Float64Array} meta
- * @param {string} text
- * @param {string} [ids]
- * @returns {string|null}
+ * The tail of `finishJsonStrings` once the names and attributes are checked
+ * (into sName and sAttributes): reads `ids` (for `count` segments), takes
+ * the transaction of `handle`, assembles it and writes its JSON (json.rs
+ * `write_trace_json`), with segment i's name (a JSON string) and attributes
+ * (JSON members) from sName[i] and sAttributes[i], i in creation order.
+ * Null when `handle` is not active.
  */
-function finishJson (m, handle, end, timeOrigin, meta, text, ids) {
-  return finishJsonWith(m, handle, end, timeOrigin, meta, text, ids, decode)
-}
-
-/**
- * `finishJson` with `meta` and `text` in the keyed format, which sends each
- * attribute key once per call (docs/binding-contract.md): meta[0] the key
- * count K, meta[1] where the K key lengths start, then the segments, each
- * attribute naming its key by index; text the keys, then the segments' texts.
- * Same checks, errors and JSON as `finishJson`.
- * @param {Float64Array} m
- * @param {number} handle
- * @param {number} end
- * @param {number} timeOrigin
- * @param {Float64Array} meta
- * @param {string} text
- * @param {string} [ids]
- * @returns {string|null}
- */
-function finishJsonKeyed (m, handle, end, timeOrigin, meta, text, ids) {
-  return finishJsonWith(m, handle, end, timeOrigin, meta, text, ids, decodeKeyed)
-}
-
-function finishJsonWith (m, handle, end, timeOrigin, meta, text, ids, decodePayload) {
-  const len = f64Array(m)
-  numberArg(handle, 'f64')
-  numberArg(end, 'f64')
-  numberArg(timeOrigin, 'f64')
-  const metaLen = f64Array(meta)
-  utf16Arg(text)
-  ids = optionalStringArg(ids)
-  if (!disjoint(m, len, meta, metaLen)) throw overlapError('the payload array')
-  const cap = capacityOf(m, len)
-  if (!isActive(m, cap, handle)) return null
-  // Read the payload before anything is freed, so a bad payload leaves the
-  // transaction in place (table.rs `transaction_len`, then json.rs `decode`).
-  const root = m[HEADER_LEN + C_ROOT * cap + (handle & (cap - 1))]
-  const count = m[HEADER_LEN + C_COUNT * cap + (asU32(root) & (cap - 1))]
-  if (!(count >= 1 && count <= cap)) {
-    throw corrupt(`transaction ${rustDisplay(root)} counts ${rustDisplay(count)}`)
-  }
-  const c = Math.trunc(count)
-  decodePayload(meta, metaLen, text, c)
-  plainText = !NEEDS_ESCAPE.test(text)
-  jsonText = text
-  try {
-    return finishTrace(m, cap, handle, end, timeOrigin, ids, c, textName, textAttributes)
-  } finally {
-    jsonText = ''
-  }
-}
-
-// The text of the payload being written (json.rs `Texts`), for the two
-// functions below.
-let jsonText = ''
-
-/** Segment `i`'s name as JSON, from the payload (a `Source` of json.rs). */
-const textName = (i) => quoted(jsonText, dName[i], dNameLen[i])
-
-/** Segment `i`'s attributes as JSON members, from the payload. */
-const textAttributes = (i) => attributesJson(jsonText, i)
-
-/**
- * What the JSON finishes share once their names and attributes are checked:
- * reads `ids` (for `count` segments), takes the transaction of `handle`,
- * assembles it and writes its JSON (json.rs `write_trace_json`), asking
- * `nameOf(i)` and `attributesOf(i)` for segment i's name (a JSON string) and
- * attributes (JSON members), i in creation order. Null when `handle` is not
- * active.
- */
-function finishTrace (m, cap, handle, end, timeOrigin, ids, count, nameOf, attributesOf) {
+function finishTrace (m, cap, handle, end, timeOrigin, ids, count) {
   if (ids !== undefined) parseEarlyIds(ids, count)
   if (!takeTransaction(m, cap, handle)) return null
   const n = takenCount
@@ -1350,7 +1091,7 @@ function finishTrace (m, cap, handle, end, timeOrigin, ids, count, nameOf, attri
   }
   const t0 = aStart[0]
   const eb = HEADER_LEN + C_END * cap
-  let json = '{"traceId":"' + traceId + '","name":' + nameOf(0) +
+  let json = '{"traceId":"' + traceId + '","name":' + sName[0] +
     ',"startTime":' + jsonNum(timeOrigin + t0) +
     ',"duration":' + jsonNum(aEnd[0] - t0) +
     ',"segmentCount":' + n +
@@ -1362,11 +1103,11 @@ function finishTrace (m, cap, handle, end, timeOrigin, ids, count, nameOf, attri
     const own = m[eb + wSlots[i]]
     json += (k > 0 ? ',{"id":"' : '{"id":"') + rowIds[k] +
       (p < 0 ? '","parentId":null,"name":' : '","parentId":"' + rowIds[aRowOf[p]] + '","name":') +
-      nameOf(i) +
+      sName[i] +
       ',"start":' + jsonNum(aStart[i] - t0) +
       ',"duration":' + jsonNum(aEnd[i] - aStart[i]) +
       ',"exclusive":' + jsonNum(aExcl[i]) +
-      ',"attributes":{' + attributesOf(i) +
+      ',"attributes":{' + sAttributes[i] +
       (i !== 0 && Number.isNaN(own) ? '},"truncated":true}' : '},"truncated":false}')
   }
   for (let k = 0; k < n; k++) rowIds[k] = undefined
@@ -1375,6 +1116,11 @@ function finishTrace (m, cap, handle, end, timeOrigin, ids, count, nameOf, attri
 
 // ---------------------------------------------------------------------------
 // The string table (strings.rs `Strings`) and `finishJsonStrings`.
+
+// Kinds of attribute values: the low two bits of an arena entry's key word.
+const KIND_STRING = 0
+const KIND_NUMBER = 1
+const KIND_BOOLEAN = 2
 
 /** A string as json.rs `push_str` writes it: a JSON string literal, quotes included. */
 const jsonString = (s) => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"')
@@ -1453,12 +1199,6 @@ function setStrings (table, edits, text) {
 let sName = []
 let sAttributes = []
 
-/** Segment `i`'s name as JSON, from the table. */
-const tableName = (i) => sName[i]
-
-/** Segment `i`'s attributes as JSON members, from the store's arrays. */
-const tableAttributes = (i) => sAttributes[i]
-
 /** Most entries one attribute list may have (strings.rs `MAX_LIST`). */
 const MAX_LIST = 65536
 
@@ -1506,13 +1246,15 @@ function readArena (cap, n, side, arena, values, a, json) {
 }
 
 /**
- * Like `finishJson`, with the same JSON for the same trace, names and
- * attributes, but these are read from the store's arrays and the string
- * table (docs/binding-contract.md): `side[s]` the name's string id of slot
- * s, `side[C + s]` its first attribute entry (0: none); per entry e (1..A,
+ * Like `finish`, but returns the whole trace as JSON, with the names and
+ * attributes read from the store's arrays and the string table
+ * (docs/binding-contract.md): `side[s]` the name's string id of slot s,
+ * `side[C + s]` its first attribute entry (0: none); per entry e (1..A,
  * A = values.length) `arena[e]` its key's string id << 2 | kind (0 string,
  * 1 number, 2 boolean), `arena[A + e]` the next entry (0: the end), and
- * `values[e]` its number, boolean or string id.
+ * `values[e]` its number, boolean or string id. `ids`, when given, holds
+ * ids handed out before the end: the trace id's 32 hex digits, then 16 per
+ * segment in creation order, all zeros where one is to be drawn.
  * @param {Float64Array} m
  * @param {number} handle
  * @param {number} end
@@ -1554,7 +1296,7 @@ function finishJsonStrings (m, handle, end, timeOrigin, side, arena, values, tab
   if (arenaLen !== 2 * a) throw arraysError(`arena holds ${arenaLen} numbers, needs ${2 * a}`)
   try {
     readArena(cap, n, side, arena, values, a, json)
-    const out = finishTrace(m, cap, handle, end, timeOrigin, ids, n, tableName, tableAttributes)
+    const out = finishTrace(m, cap, handle, end, timeOrigin, ids, n)
     return asBytes ? Buffer.from(out, 'utf8') : out
   } finally {
     for (let i = 0; i < n; i++) sName[i] = sAttributes[i] = undefined
@@ -1719,8 +1461,6 @@ module.exports = {
   reserve,
   grow,
   finish,
-  finishJson,
-  finishJsonKeyed,
   finishJsonStrings,
   stringTable,
   setStrings,

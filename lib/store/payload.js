@@ -14,8 +14,8 @@
 
 const { ZERO_SPAN_ID, ZERO_TRACE_ID } = require('./ids')
 
-// Kinds of attribute values: the JSON payload's (src/core/json.rs), and the
-// low two bits of an arena entry's `_aKey` (the key id is the rest).
+// Kinds of attribute values: the low two bits of an arena entry's `_aKey`
+// (the key id is the rest), as the binding reads them (src/core/strings.rs).
 const KIND_STRING = 0
 const KIND_NUMBER = 1
 const KIND_BOOLEAN = 2

@@ -12,8 +12,7 @@
 //! [`read_arena_into`] checks a transaction's part of the store's arrays (the
 //! layout is docs/binding-contract.md's, "finishJsonStrings") against the
 //! table, once, before anything is freed; [`ArenaTexts`] then writes from
-//! them as a [`Source`] of `core::json`, giving the same JSON as a payload
-//! naming the same texts.
+//! them as the [`Source`] of `core::json::write_trace_json`.
 //!
 //! # Invariants
 //! 1. `entries[id]` is `push_str` of the text `id` was set to (a JSON

@@ -1,11 +1,9 @@
-//! The payload decoder and the JSON writer.
-
-use std::panic::{catch_unwind, AssertUnwindSafe};
+//! The JSON writer: strings, numbers, and a whole trace written from a
+//! [`Source`].
 
 use crate::core::ids::Ids;
 use crate::core::json::{
-    decode, decode_keyed, push_num, push_str, trace_json, write_trace_json, PayloadError, SegText,
-    Texts, Value,
+    push_num, push_str, trace_json, write_trace_json, Source, Writer, PER_ATTRIBUTE,
 };
 use crate::core::trace::{Row, Trace};
 
@@ -13,232 +11,109 @@ fn u16s(s: &str) -> Vec<u16> {
     s.encode_utf16().collect()
 }
 
-/// Builds a payload the way `lib/store/payload.js` does.
-#[derive(Default)]
-struct Payload {
-    meta: Vec<f64>,
-    text: Vec<u16>,
-}
-
-#[derive(Clone, Copy)]
-enum A<'a> {
+/// An attribute value, as a test writes it.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum A<'a> {
     S(&'a str),
     N(f64),
     B(bool),
 }
 
-impl Payload {
-    fn push_text(&mut self, s: &str) -> f64 {
-        let u = u16s(s);
-        self.text.extend_from_slice(&u);
-        u.len() as f64
-    }
+/// A segment's name and attributes, as UTF-16, the way the store holds them.
+type PlainSeg = (Vec<u16>, Vec<(Vec<u16>, PlainValue)>);
 
-    fn seg(mut self, name: &str, attrs: &[(&str, A<'_>)]) -> Self {
-        let n = self.push_text(name);
-        self.meta.push(n);
-        self.meta.push(attrs.len() as f64);
-        for (k, v) in attrs {
-            let n = self.push_text(k);
-            self.meta.push(n);
-            match v {
-                A::S(s) => {
-                    self.meta.push(0.0);
-                    let n = self.push_text(s);
-                    self.meta.push(n);
-                }
-                A::N(x) => {
-                    self.meta.push(1.0);
-                    self.meta.push(*x);
-                }
-                A::B(b) => {
-                    self.meta.push(2.0);
-                    self.meta.push(if *b { 1.0 } else { 0.0 });
-                }
-            }
-        }
+#[derive(Clone, Debug)]
+enum PlainValue {
+    S(Vec<u16>),
+    N(f64),
+    B(bool),
+}
+
+/// Names and attributes by segment in creation order, a [`Source`] of the
+/// tests' own, without the string table: it escapes each string with
+/// [`push_str`] when it writes it and each number with the writer's `num`,
+/// asking for room as `core::strings::ArenaTexts` does. A segment it lacks
+/// has the name `""` and no attributes.
+#[derive(Default)]
+pub(super) struct Plain {
+    segs: Vec<PlainSeg>,
+}
+
+impl Plain {
+    pub(super) fn seg(mut self, name: &str, attrs: &[(&str, A<'_>)]) -> Self {
+        let attrs = attrs
+            .iter()
+            .map(|&(k, v)| {
+                let v = match v {
+                    A::S(s) => PlainValue::S(u16s(s)),
+                    A::N(x) => PlainValue::N(x),
+                    A::B(b) => PlainValue::B(b),
+                };
+                (u16s(k), v)
+            })
+            .collect();
+        self.segs.push((u16s(name), attrs));
         self
     }
 }
 
-// ---------------------------------------------------------------- decode
-
-#[test]
-fn decode_reads_names_and_attributes() {
-    let p = Payload::default()
-        .seg("GET /", &[("http.status", A::N(200.0)), ("ok", A::B(true))])
-        .seg("", &[])
-        .seg(
-            "db",
-            &[
-                ("sql", A::S("SELECT 1")),
-                ("", A::S("")),
-                ("f", A::B(false)),
-            ],
-        );
-    let texts = decode(&p.meta, &p.text, 3).unwrap();
-    assert_eq!(texts.len(), 3);
-    let out: Vec<SegText<'_>> = (0..3).map(|i| texts.segment(i).unwrap()).collect();
-    assert_eq!(texts.segment(3), None);
-    assert_eq!(out[0].name, &u16s("GET /")[..]);
-    assert_eq!(out[0].attributes.len(), 2);
-    assert_eq!(out[0].attributes[0].0, &u16s("http.status")[..]);
-    assert_eq!(out[0].attributes[0].1, Value::Num(200.0));
-    assert_eq!(out[0].attributes[1].1, Value::Bool(true));
-    assert!(out[1].name.is_empty() && out[1].attributes.is_empty());
-    let sql = u16s("SELECT 1");
-    assert_eq!(out[2].attributes[0].1, Value::Str(&sql));
-    assert_eq!(out[2].attributes[1], (&[][..], Value::Str(&[])));
-    assert_eq!(out[2].attributes[2].1, Value::Bool(false));
-    assert!(decode(&[], &[], 0).unwrap().is_empty());
+/// Writes `s` as [`push_str`] does (its room asked for); false when not ASCII.
+fn write_str(w: &mut Writer<'_>, s: &[u16]) -> bool {
+    let mut json = Vec::new();
+    let ascii = push_str(&mut json, s);
+    w.lit(&json);
+    ascii
 }
 
-fn rejects(meta: &[f64], text: &[u16], count: usize, what: &str) {
-    let r = catch_unwind(AssertUnwindSafe(|| decode(meta, text, count)));
-    match r {
-        Ok(Err(PayloadError(_))) => {}
-        Ok(Ok(v)) => panic!("{what}: accepted as {v:?}"),
-        Err(_) => panic!("{what}: panicked"),
+/// Bytes `s` may take as a JSON string: six per unit (`\uXXXX`), and the quotes.
+fn str_room(s: &[u16]) -> usize {
+    6 * s.len() + 2
+}
+
+impl Source for Plain {
+    fn room(&self, i: usize) -> usize {
+        self.segs.get(i).map_or(2, |(name, attrs)| {
+            let strings: usize = attrs
+                .iter()
+                .map(|(k, v)| {
+                    str_room(k)
+                        + match v {
+                            PlainValue::S(s) => str_room(s),
+                            _ => 0,
+                        }
+                })
+                .sum();
+            str_room(name) + strings + PER_ATTRIBUTE * attrs.len()
+        })
     }
-}
 
-#[test]
-fn decode_rejects_short_meta() {
-    let text = u16s("abcdef");
-    rejects(&[], &text, 1, "empty meta");
-    rejects(&[1.0], &text, 1, "no attribute count");
-    rejects(&[1.0, 1.0], &text, 1, "no key length");
-    rejects(&[1.0, 1.0, 1.0], &text, 1, "no kind");
-    rejects(&[1.0, 1.0, 1.0, 1.0], &text, 1, "no value");
-    rejects(&[1.0, 0.0], &text, 2, "second segment missing");
-}
-
-#[test]
-fn decode_rejects_lengths_beyond_the_text() {
-    let text = u16s("abc");
-    assert!(decode(&[3.0, 0.0], &text, 1).is_ok());
-    rejects(&[4.0, 0.0], &text, 1, "name");
-    rejects(&[2.0, 1.0, 1.0, 0.0, 1.0], &text, 1, "string value");
-    rejects(&[2.0, 1.0, 2.0, 1.0, 5.0], &text, 1, "key");
-    rejects(&[2.0, 0.0, 2.0, 0.0], &text, 2, "second name");
-    rejects(&[1e300, 0.0], &text, 1, "huge");
-    rejects(&[(1u64 << 63) as f64, 0.0], &text, 1, "2^63");
-}
-
-#[test]
-fn decode_rejects_bad_lengths() {
-    let text = u16s("abcdef");
-    for len in [
-        -1.0,
-        -0.5,
-        1.5,
-        0.25,
-        f64::NAN,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-    ] {
-        rejects(&[len, 0.0], &text, 1, &format!("name length {len}"));
-        rejects(
-            &[1.0, 1.0, len, 1.0, 0.0],
-            &text,
-            1,
-            &format!("key length {len}"),
-        );
-        rejects(
-            &[1.0, 1.0, 1.0, 0.0, len],
-            &text,
-            1,
-            &format!("value length {len}"),
-        );
-    }
-}
-
-#[test]
-fn decode_rejects_bad_attribute_counts() {
-    let text = u16s("abcdef");
-    for n in [-1.0, 65537.0, f64::NAN, f64::INFINITY, 1e300] {
-        rejects(&[1.0, n], &text, 1, &format!("attribute count {n}"));
-    }
-}
-
-/// Lengths must be whole numbers (checked above); an attribute count of 1.5
-/// is just as malformed and must not be read as 1.
-#[test]
-fn decode_rejects_a_fractional_attribute_count() {
-    let text = u16s("abcdef");
-    rejects(&[1.0, 1.5, 1.0, 1.0, 7.0], &text, 1, "attribute count 1.5");
-    rejects(&[1.0, 0.5], &text, 1, "attribute count 0.5");
-}
-
-#[test]
-fn decode_rejects_bad_kinds() {
-    let text = u16s("abcdef");
-    for kind in [
-        3.0,
-        -1.0,
-        0.5,
-        1.5,
-        2.5,
-        f64::NAN,
-        f64::INFINITY,
-        4294967296.0,
-        256.0,
-    ] {
-        rejects(
-            &[1.0, 1.0, 1.0, kind, 0.0],
-            &text,
-            1,
-            &format!("kind {kind}"),
-        );
-    }
-}
-
-/// Random payloads: any answer is fine, a panic is not.
-#[test]
-fn decode_never_panics() {
-    let palette = [
-        0.0,
-        1.0,
-        2.0,
-        3.0,
-        4.0,
-        -1.0,
-        0.5,
-        f64::NAN,
-        f64::INFINITY,
-        1e300,
-        65536.0,
-        -0.0,
-        7.0,
-    ];
-    let mut rng = Ids::with_seed(99);
-    let text = u16s("0123456789abcdef");
-    let mut ok = 0;
-    for _ in 0..20_000 {
-        let len = rng.below(12) as usize;
-        let meta: Vec<f64> = (0..len)
-            .map(|_| {
-                // Mostly small numbers, so that some payloads are valid.
-                if rng.below(3) == 0 {
-                    palette[rng.below(palette.len() as u32 - 1) as usize]
-                } else {
-                    rng.below(3) as f64
-                }
-            })
-            .collect();
-        let tlen = rng.below(text.len() as u32) as usize;
-        let count = rng.below(3) as usize;
-        let r = catch_unwind(AssertUnwindSafe(|| decode(&meta, &text[..tlen], count)));
-        match r {
-            Ok(Ok(_)) => ok += 1,
-            Ok(Err(_)) => {}
-            Err(_) => panic!("decode panicked on meta {meta:?}, text {tlen}, count {count}"),
+    fn write_name(&self, w: &mut Writer<'_>, i: usize) -> bool {
+        match self.segs.get(i) {
+            Some((name, _)) => write_str(w, name),
+            None => write_str(w, &[]),
         }
     }
-    assert!(
-        ok > 100,
-        "only {ok} valid payloads: the generator is too harsh"
-    );
+
+    fn write_attributes(&self, w: &mut Writer<'_>, i: usize) -> bool {
+        let Some((_, attrs)) = self.segs.get(i) else {
+            return true;
+        };
+        let mut ascii = true;
+        for (k, (key, value)) in attrs.iter().enumerate() {
+            if k > 0 {
+                w.byte(b',');
+            }
+            ascii &= write_str(w, key);
+            w.byte(b':');
+            match value {
+                PlainValue::S(s) => ascii &= write_str(w, s),
+                PlainValue::N(v) => w.num(*v),
+                PlainValue::B(true) => w.lit(b"true"),
+                PlainValue::B(false) => w.lit(b"false"),
+            }
+        }
+        ascii
+    }
 }
 
 // ---------------------------------------------------------------- push_str
@@ -473,7 +348,7 @@ fn trace_json_of_a_small_trace() {
             row(3, Some(2), [1.75, 0.25, 0.25], false, 0x0000_00ff_0000_0001),
         ],
     };
-    let p = Payload::default()
+    let texts = Plain::default()
         .seg(
             "GET /x",
             &[
@@ -485,7 +360,6 @@ fn trace_json_of_a_small_trace() {
         .seg("db \"q\"", &[("sql", A::S("SELECT\n1"))])
         .seg("cache", &[])
         .seg("row", &[("n", A::N(-0.5)), ("hit", A::B(false))]);
-    let texts = decode(&p.meta, &p.text, 4).unwrap();
     let got = trace_json(&trace, &texts, 1000.0);
     let want = concat!(
         r#"{"traceId":"0123456789abcdef0011223344556677","name":"GET /x","#,
@@ -517,7 +391,7 @@ fn trace_json_without_texts() {
         rows: vec![row(0, None, [0.0, 0.0, 0.0], false, 2)],
     };
     assert_eq!(
-        trace_json(&trace, &Texts::default(), 0.0),
+        trace_json(&trace, &Plain::default(), 0.0),
         concat!(
             r#"{"traceId":"00000000000000000000000000000001","name":"","startTime":0,"#,
             r#""duration":0,"segmentCount":1,"droppedSegments":0,"segments":["#,
@@ -551,13 +425,12 @@ fn trace_json_writes_long_numbers_everywhere() {
                 row(1, Some(0), [v, v, 0.25], true, 2),
             ],
         };
-        let p = Payload::default()
+        let texts = Plain::default()
             .seg("root", &[("n", A::N(v)), ("m", A::N(v)), ("s", A::S("x"))])
             .seg(
                 &"n".repeat(300),
                 &[("n", A::N(v)), ("k".repeat(200).as_str(), A::N(v))],
             );
-        let texts = decode(&p.meta, &p.text, 2).unwrap();
         let got = trace_json(&trace, &texts, v);
         let n = num(v);
         assert!(got.matches(&n).count() >= 8, "{v}: {got}");
@@ -565,86 +438,27 @@ fn trace_json_writes_long_numbers_everywhere() {
     }
 }
 
-// ---------------------------------------------------------------- keyed format
-
-/// The keyed payload `lib/store/payload.js` would build for `p`'s segments:
-/// keys listed once, in first use order.
-fn keyed(segs: &[(&str, Vec<(&str, A<'_>)>)]) -> (Vec<f64>, Vec<u16>) {
-    let mut keys: Vec<String> = Vec::new();
-    let mut meta = vec![0.0, 0.0];
-    let mut text: Vec<u16> = Vec::new();
-    for (name, attrs) in segs {
-        let u = u16s(name);
-        meta.push(u.len() as f64);
-        text.extend(&u);
-        meta.push(attrs.len() as f64);
-        for (k, v) in attrs {
-            let i = keys.iter().position(|x| x == k).unwrap_or_else(|| {
-                keys.push(k.to_string());
-                keys.len() - 1
-            });
-            meta.push(i as f64);
-            match v {
-                A::S(s) => {
-                    let u = u16s(s);
-                    meta.extend([0.0, u.len() as f64]);
-                    text.extend(&u);
-                }
-                A::N(x) => meta.extend([1.0, *x]),
-                A::B(b) => meta.extend([2.0, if *b { 1.0 } else { 0.0 }]),
-            }
-        }
-    }
-    meta[0] = keys.len() as f64;
-    meta[1] = meta.len() as f64;
-    let mut all: Vec<u16> = Vec::new();
-    for k in &keys {
-        let u = u16s(k);
-        meta.push(u.len() as f64);
-        all.extend(u);
-    }
-    all.extend(text);
-    (meta, all)
-}
-
-fn sample() -> Vec<(&'static str, Vec<(&'static str, A<'static>)>)> {
-    vec![
+/// `write_trace_json` writes what `trace_json` returns, and says whether
+/// every byte is ASCII: names, keys and string values outside ASCII make it
+/// false.
+#[test]
+fn write_trace_json_says_whether_it_is_ascii() {
+    let segs: &[(&str, &[(&str, A<'_>)])] = &[
         (
             "GET /x",
-            vec![("http.status", A::N(200.0)), ("ok", A::B(true))],
+            &[("http.status", A::N(200.0)), ("ok", A::B(true))],
         ),
         (
             "db \"q\"",
-            vec![("sql", A::S("SELECT\n1")), ("ok", A::B(false))],
+            &[("sql", A::S("SELECT\n1")), ("ok", A::B(false))],
         ),
-        ("cache", vec![]),
-        (
-            "caf\u{e9} \u{1f600}",
-            vec![("k\u{e9}y", A::S("v\u{e9}")), ("http.status", A::N(-0.5))],
-        ),
-    ]
-}
-
-#[test]
-fn the_keyed_format_reads_as_the_plain_one() {
-    let segs = sample();
-    let mut plain = Payload::default();
-    for (name, attrs) in &segs {
-        plain = plain.seg(name, attrs);
-    }
-    let (meta, text) = keyed(&segs);
-    let a = decode(&plain.meta, &plain.text, segs.len()).unwrap();
-    let b = decode_keyed(&meta, &text, segs.len()).unwrap();
-    for i in 0..segs.len() {
-        assert_eq!(a.segment(i), b.segment(i), "segment {i}");
-    }
-    // The same JSON, and it says whether it is ASCII.
-    let trace = Trace {
-        trace_id: 1,
-        start: 0.5,
-        duration: 3.0,
-        dropped: 0,
-        rows: (0..segs.len())
+        ("cache", &[]),
+        ("caf\u{e9} \u{1f600}", &[("http.status", A::N(-0.5))]),
+        ("k", &[("k\u{e9}y", A::B(true))]),
+        ("v", &[("key", A::S("v\u{e9}"))]),
+    ];
+    let rows = |n: usize| -> Vec<Row> {
+        (0..n)
             .map(|i| {
                 row(
                     i,
@@ -654,79 +468,35 @@ fn the_keyed_format_reads_as_the_plain_one() {
                     i as u64 + 1,
                 )
             })
-            .collect(),
+            .collect()
     };
-    assert_eq!(trace_json(&trace, &a, 0.0), trace_json(&trace, &b, 0.0));
+    let trace = |rows: Vec<Row>| Trace {
+        trace_id: 1,
+        start: 0.5,
+        duration: 3.0,
+        dropped: 0,
+        rows,
+    };
     let mut out = Vec::new();
-    let (n, ascii) = write_trace_json(&mut out, &trace, &b, 0.0);
-    assert!(!ascii, "the sample has non-ASCII names");
-    assert_eq!(&out[..n], trace_json(&trace, &b, 0.0).as_bytes());
-    let ascii_only: Vec<_> = segs[..3].to_vec();
-    let (meta, text) = keyed(&ascii_only);
-    let c = decode_keyed(&meta, &text, 3).unwrap();
-    let short = Trace {
-        rows: trace.rows[..3].to_vec(),
-        ..trace.clone()
-    };
-    let (n, ascii) = write_trace_json(&mut out, &short, &c, 0.0);
-    assert!(ascii);
-    assert_eq!(&out[..n], trace_json(&short, &c, 0.0).as_bytes());
-}
-
-#[test]
-fn the_keyed_format_refuses_bad_key_tables() {
-    let (meta, text) = keyed(&sample());
-    assert!(decode_keyed(&meta, &text, 4).is_ok());
-    let bad = |f: &dyn Fn(&mut Vec<f64>)| {
-        let mut m = meta.clone();
-        f(&mut m);
-        let r = catch_unwind(AssertUnwindSafe(|| decode_keyed(&m, &text, 4)));
-        assert!(matches!(r, Ok(Err(PayloadError(_)))), "{m:?}: {r:?}");
-    };
-    let key_at = meta[1] as usize;
-    bad(&|m| m[0] += 1.0); // more keys than lengths
-    bad(&|m| m[0] = -1.0);
-    bad(&|m| m[0] = 0.5);
-    bad(&|m| m[1] = 1.0); // key lengths inside the header
-    bad(&|m| m[1] = 1e9); // past the end
-    bad(&|m| m[1] = f64::NAN);
-    bad(&|m| m[key_at] = 1e6); // a key past the text
-    bad(&|m| m[key_at] = -1.0);
-    bad(&|m| m[5] = 99.0); // key index 99 of 4
-    bad(&|m| m[5] = -1.0);
-    bad(&|m| m[5] = 0.5);
-    bad(&|m| m.truncate(key_at + 1)); // lengths cut short
-    assert!(matches!(decode_keyed(&[], &[], 0), Err(PayloadError(_))));
-    assert!(decode_keyed(&[0.0, 2.0], &[], 0).unwrap().is_empty());
-}
-
-/// Random keyed payloads: any answer is fine, a panic is not.
-#[test]
-fn decode_keyed_never_panics() {
-    let (meta, text) = keyed(&sample());
-    let mut rng = Ids::with_seed(5);
-    for _ in 0..20_000 {
-        let mut m = meta.clone();
-        for _ in 0..1 + rng.below(3) {
-            let i = rng.below(m.len() as u32 - 1) as usize;
-            m[i] = [0.0, 1.0, 2.0, 3.0, -1.0, 0.5, f64::NAN, 1e300, 40.0][rng.below(8) as usize];
-        }
-        let tlen = rng.below(text.len() as u32) as usize;
-        let count = rng.below(5) as usize;
-        let r = catch_unwind(AssertUnwindSafe(|| {
-            if let Ok(t) = decode_keyed(&m, &text[..tlen], count) {
-                let trace = Trace {
-                    trace_id: 1,
-                    start: 0.0,
-                    duration: 0.0,
-                    dropped: 0,
-                    rows: (0..count)
-                        .map(|i| row(i, None, [0.0; 3], false, 1))
-                        .collect(),
-                };
-                trace_json(&trace, &t, 0.0);
-            }
-        }));
-        assert!(r.is_ok(), "panicked on {m:?}, text {tlen}, count {count}");
+    // The first three are ASCII; each of the others brings one non-ASCII
+    // string: a name, a key, a string value.
+    for (n, want) in [(3, true), (4, false)] {
+        let texts = segs[..n]
+            .iter()
+            .fold(Plain::default(), |p, (name, attrs)| p.seg(name, attrs));
+        let t = trace(rows(n));
+        let (len, ascii) = write_trace_json(&mut out, &t, &texts, 0.0);
+        assert_eq!(ascii, want, "{n} segments");
+        assert_eq!(&out[..len], trace_json(&t, &texts, 0.0).as_bytes());
+    }
+    for extra in 4..6 {
+        let texts = segs[..3]
+            .iter()
+            .chain(&segs[extra..extra + 1])
+            .fold(Plain::default(), |p, (name, attrs)| p.seg(name, attrs));
+        let t = trace(rows(4));
+        let (len, ascii) = write_trace_json(&mut out, &t, &texts, 0.0);
+        assert!(!ascii, "segment {extra}");
+        assert_eq!(&out[..len], trace_json(&t, &texts, 0.0).as_bytes());
     }
 }

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use super::{buf, table};
 use crate::core::ids::Ids;
-use crate::core::json::{decode, push_num, trace_json};
+use crate::core::json::{push_num, trace_json};
 use crate::core::layout::MIN_CAPACITY;
+use crate::core::strings::{read_arena_into, Arena, ArenaTexts, Strings};
 use crate::core::trace::assemble;
 
 const SQL: [&str; 3] = [
@@ -16,30 +17,76 @@ const SQL: [&str; 3] = [
     "SELECT * FROM t2 WHERE id = $1",
 ];
 
-/// The payload `lib/store/payload.js` would send for `n` segments.
-fn payload(n: usize) -> (Vec<f64>, Vec<u16>) {
-    let mut meta = Vec::new();
-    let mut text: Vec<u16> = Vec::new();
-    let push = |text: &mut Vec<u16>, s: &str| {
-        let before = text.len();
-        text.extend(s.encode_utf16());
-        (text.len() - before) as f64
-    };
-    for i in 0..n {
-        let name = format!("u{}.a", i % 10);
-        meta.push(push(&mut text, &name));
-        meta.push(3.0);
-        meta.push(push(&mut text, "bench_s"));
-        meta.push(0.0);
-        meta.push(push(&mut text, SQL[i % 3]));
-        meta.push(push(&mut text, "bench_n"));
-        meta.push(1.0);
-        meta.push((i * 7 + 1) as f64);
-        meta.push(push(&mut text, "bench_b"));
-        meta.push(2.0);
-        meta.push((i & 1) as f64);
+/// What the store keeps for `n` segments in slots `0..n` of a table of `n`
+/// slots, as `finishJsonStrings` reads it: the string table, then the side
+/// arrays, the attribute arena and values (each segment with a string, a
+/// number and a boolean attribute).
+fn store_arrays(n: usize) -> (Strings, Vec<i32>, Vec<i32>, Vec<f64>) {
+    let mut strings = Strings::new();
+    let u = |s: &str| s.encode_utf16().collect::<Vec<u16>>();
+    // ids: 0..10 the names, 10..13 the keys, 13..16 the SQL.
+    for i in 0..10 {
+        strings.set(i, &u(&format!("u{i}.a")));
     }
-    (meta, text)
+    for (i, key) in ["bench_s", "bench_n", "bench_b"].iter().enumerate() {
+        strings.set(10 + i, &u(key));
+    }
+    for (i, sql) in SQL.iter().enumerate() {
+        strings.set(13 + i, &u(sql));
+    }
+    let a = 1 + 3 * n;
+    let mut side = vec![0; 2 * n];
+    let mut arena = vec![0; 2 * a];
+    let mut values = vec![0.0; a];
+    for i in 0..n {
+        side[i] = (i % 10) as i32;
+        let e = 1 + 3 * i;
+        side[n + i] = e as i32;
+        let attrs = [
+            (10, 0, (13 + i % 3) as f64),
+            (11, 1, (i * 7 + 1) as f64),
+            (12, 2, (i & 1) as f64),
+        ];
+        for (k, (key, kind, v)) in attrs.into_iter().enumerate() {
+            arena[e + k] = (key << 2) | kind;
+            values[e + k] = v;
+            arena[a + e + k] = if k < 2 { (e + k + 1) as i32 } else { 0 };
+        }
+    }
+    (strings, side, arena, values)
+}
+
+/// The benchmark's store arrays are sound, and give the JSON of their texts.
+#[test]
+fn store_arrays_read_back() {
+    let n = 12;
+    let (strings, side, arena, values) = store_arrays(n);
+    let view = Arena {
+        side: &side,
+        arena: &arena,
+        values: &values,
+        strings: &strings,
+    };
+    let slots: Vec<usize> = (0..n).collect();
+    let mut segs = Vec::new();
+    read_arena_into(&view, n, &slots, &mut segs).unwrap();
+    let mut m = buf(MIN_CAPACITY, 7);
+    let root = fill(&mut m, n, 1000.0);
+    let taken = table(&mut m)
+        .take_transaction(root as f64)
+        .unwrap()
+        .unwrap();
+    let trace = assemble(&taken.segments, 2000.0, 0, &mut Ids::with_seed(1));
+    let texts = ArenaTexts {
+        arena: view,
+        segs: &segs,
+    };
+    let json = trace_json(&trace, &texts, 0.0);
+    assert_eq!(json.matches(r#""bench_s":"SELECT * FROM t"#).count(), n);
+    assert_eq!(json.matches(r#""name":"u9.a""#).count(), 1);
+    assert!(json.contains(
+        r#""attributes":{"bench_s":"SELECT * FROM t1 WHERE id = $1","bench_n":8,"bench_b":true}"#
+    ));
 }
 
 fn fill(m: &mut [f64], n: usize, t0: f64) -> u32 {
@@ -79,9 +126,18 @@ fn per_segment(label: &str, n: usize, reps: usize, mut f: impl FnMut(usize)) {
 #[ignore]
 fn perf_finish_json() {
     for n in [10usize, 50] {
-        let (meta, text) = payload(n);
-        per_segment("decode", n, 2000, |_| {
-            black_box(decode(black_box(&meta), &text, n).unwrap());
+        let (strings, side, arena, values) = store_arrays(n);
+        let view = Arena {
+            side: &side,
+            arena: &arena,
+            values: &values,
+            strings: &strings,
+        };
+        let slots: Vec<usize> = (0..n).collect();
+        let mut segs = Vec::new();
+        per_segment("read_arena", n, 2000, |_| {
+            read_arena_into(black_box(&view), n, &slots, &mut segs).unwrap();
+            black_box(&segs);
         });
         let mut m = buf(MIN_CAPACITY * 4, 7);
         per_segment("fill+take", n, 2000, |r| {
@@ -104,7 +160,11 @@ fn perf_finish_json() {
             black_box(assemble(&taken.segments, 9999.123, 0, &mut ids));
         });
         let trace = assemble(&taken.segments, 9999.123, 0, &mut ids);
-        let texts = decode(&meta, &text, n).unwrap();
+        read_arena_into(&view, n, &slots, &mut segs).unwrap();
+        let texts = ArenaTexts {
+            arena: view,
+            segs: &segs,
+        };
         per_segment("trace_json", n, 2000, |_| {
             black_box(trace_json(&trace, &texts, 1.7e12 + 0.123));
         });

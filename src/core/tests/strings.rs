@@ -1,6 +1,7 @@
-//! The string table and the arena reader: the same JSON as a payload.
+//! The string table and the arena reader: the JSON of the texts they hold.
 
-use crate::core::json::{decode, trace_json};
+use super::json::{Plain, A};
+use crate::core::json::{trace_json, write_trace_json};
 use crate::core::layout::MAX_STRINGS;
 use crate::core::strings::{read_arena_into, Arena, ArenaTexts, Strings};
 use crate::core::trace::{Row, Trace};
@@ -97,9 +98,6 @@ struct Arrays {
 
 /// An attribute: key id, kind, value.
 type Attr = (i32, i32, f64);
-/// A segment's texts: name, then per attribute key, string value (or
-/// none), number.
-type SegText<'a> = (&'a str, &'a [(&'a str, Option<&'a str>, f64)]);
 
 fn arrays(cap: usize, segs: &[(i32, &[Attr])]) -> Arrays {
     let size = 1 + segs.iter().map(|s| s.1.len()).sum::<usize>();
@@ -150,7 +148,7 @@ fn row(index: usize, parent_row: Option<usize>, id: u64) -> Row {
 }
 
 #[test]
-fn the_arena_gives_the_payloads_json() {
+fn the_arena_gives_the_json_of_its_texts() {
     // ids: 0 "GET /x", 1 "db \"q\"", 2 "sql", 3 "SELECT\n1", 4 "n", 5 "ok", 6 "é€😀"
     let strings = table(&["GET /x", "db \"q\"", "sql", "SELECT\n1", "n", "ok", "é€😀"]);
     let a = arrays(
@@ -166,48 +164,22 @@ fn the_arena_gives_the_payloads_json() {
     let mut segs = Vec::new();
     read_arena_into(&arena, 8, &[0, 1, 2, 3], &mut segs).expect("arena");
     let texts = ArenaTexts { arena, segs: &segs };
-    // The same texts as a payload in the plain format.
-    let mut meta = Vec::new();
-    let mut text = Vec::new();
-    let put = |s: &str, text: &mut Vec<u16>| {
-        let u = u16s(s);
-        text.extend_from_slice(&u);
-        u.len() as f64
-    };
-    let segs_text: &[SegText<'_>] = &[
-        (
+    // The same texts, escaped when written instead of when set.
+    let plain = Plain::default()
+        .seg(
             "GET /x",
-            &[("n", None, 200.0), ("ok", None, 1.0), ("n", None, f64::NAN)],
-        ),
-        (
+            &[
+                ("n", A::N(200.0)),
+                ("ok", A::B(true)),
+                ("n", A::N(f64::NAN)),
+            ],
+        )
+        .seg(
             "db \"q\"",
-            &[("sql", Some("SELECT\n1"), 0.0), ("é€😀", Some("é€😀"), 0.0)],
-        ),
-        ("é€😀", &[]),
-        ("GET /x", &[("ok", None, 0.0), ("n", None, -0.5)]),
-    ];
-    for (name, attrs) in segs_text {
-        meta.push(put(name, &mut text));
-        meta.push(attrs.len() as f64);
-        for (key, s, v) in attrs.iter() {
-            meta.push(put(key, &mut text));
-            match s {
-                Some(s) => {
-                    meta.push(0.0);
-                    meta.push(put(s, &mut text));
-                }
-                None if *key == "ok" => {
-                    meta.push(2.0);
-                    meta.push(*v);
-                }
-                None => {
-                    meta.push(1.0);
-                    meta.push(*v);
-                }
-            }
-        }
-    }
-    let payload = decode(&meta, &text, 4).expect("payload");
+            &[("sql", A::S("SELECT\n1")), ("é€😀", A::S("é€😀"))],
+        )
+        .seg("é€😀", &[])
+        .seg("GET /x", &[("ok", A::B(false)), ("n", A::N(-0.5))]);
     let trace = Trace {
         trace_id: 7,
         start: 1.5,
@@ -221,8 +193,25 @@ fn the_arena_gives_the_payloads_json() {
         ],
     };
     let got = trace_json(&trace, &texts, 1000.0);
-    assert_eq!(got, trace_json(&trace, &payload, 1000.0));
+    assert_eq!(got, trace_json(&trace, &plain, 1000.0));
     assert!(got.contains(r#""attributes":{"sql":"SELECT\n1","é€😀":"é€😀"}"#));
+    assert!(got.contains(r#""attributes":{"n":200,"ok":true,"n":null}"#));
+    // Not ASCII: "é€😀" is a name, a key and a value.
+    let mut out = Vec::new();
+    let (n, ascii) = write_trace_json(&mut out, &trace, &texts, 1000.0);
+    assert!(!ascii);
+    assert_eq!(&out[..n], got.as_bytes());
+    // The first and the last segment alone are ASCII.
+    let ascii_trace = Trace {
+        rows: vec![row(0, None, 1), row(3, Some(0), 4)],
+        ..trace
+    };
+    let (n, ascii) = write_trace_json(&mut out, &ascii_trace, &texts, 1000.0);
+    assert!(ascii);
+    assert_eq!(
+        &out[..n],
+        trace_json(&ascii_trace, &plain, 1000.0).as_bytes()
+    );
 }
 
 #[test]
