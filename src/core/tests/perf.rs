@@ -17,11 +17,29 @@ const SQL: [&str; 3] = [
     "SELECT * FROM t2 WHERE id = $1",
 ];
 
+/// What the store keeps for some segments, as `finishJsonStrings` reads it.
+struct StoreArrays {
+    strings: Strings,
+    side: Vec<i32>,
+    arena: Vec<i32>,
+    values: Vec<f64>,
+}
+
+impl StoreArrays {
+    fn view(&self) -> Arena<'_> {
+        Arena {
+            side: &self.side,
+            arena: &self.arena,
+            values: &self.values,
+            strings: &self.strings,
+        }
+    }
+}
+
 /// What the store keeps for `n` segments in slots `0..n` of a table of `n`
-/// slots, as `finishJsonStrings` reads it: the string table, then the side
-/// arrays, the attribute arena and values (each segment with a string, a
-/// number and a boolean attribute).
-fn store_arrays(n: usize) -> (Strings, Vec<i32>, Vec<i32>, Vec<f64>) {
+/// slots: the string table, the side arrays, the attribute arena and values
+/// (each segment with a string, a number and a boolean attribute).
+fn store_arrays(n: usize) -> StoreArrays {
     let mut strings = Strings::new();
     let u = |s: &str| s.encode_utf16().collect::<Vec<u16>>();
     // ids: 0..10 the names, 10..13 the keys, 13..16 the SQL.
@@ -53,20 +71,20 @@ fn store_arrays(n: usize) -> (Strings, Vec<i32>, Vec<i32>, Vec<f64>) {
             arena[a + e + k] = if k < 2 { (e + k + 1) as i32 } else { 0 };
         }
     }
-    (strings, side, arena, values)
+    StoreArrays {
+        strings,
+        side,
+        arena,
+        values,
+    }
 }
 
 /// The benchmark's store arrays are sound, and give the JSON of their texts.
 #[test]
 fn store_arrays_read_back() {
     let n = 12;
-    let (strings, side, arena, values) = store_arrays(n);
-    let view = Arena {
-        side: &side,
-        arena: &arena,
-        values: &values,
-        strings: &strings,
-    };
+    let arrays = store_arrays(n);
+    let view = arrays.view();
     let slots: Vec<usize> = (0..n).collect();
     let mut segs = Vec::new();
     read_arena_into(&view, n, &slots, &mut segs).unwrap();
@@ -126,13 +144,8 @@ fn per_segment(label: &str, n: usize, reps: usize, mut f: impl FnMut(usize)) {
 #[ignore]
 fn perf_finish_json() {
     for n in [10usize, 50] {
-        let (strings, side, arena, values) = store_arrays(n);
-        let view = Arena {
-            side: &side,
-            arena: &arena,
-            values: &values,
-            strings: &strings,
-        };
+        let arrays = store_arrays(n);
+        let view = arrays.view();
         let slots: Vec<usize> = (0..n).collect();
         let mut segs = Vec::new();
         per_segment("read_arena", n, 2000, |_| {
