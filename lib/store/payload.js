@@ -124,9 +124,6 @@ function earlyIds (store, root, n) {
 module.exports = {
   readTrace,
   earlyIds,
-  attributesObject,
-  valueOf,
-  keyOf,
   KIND_STRING,
   KIND_NUMBER,
   KIND_BOOLEAN
