@@ -73,12 +73,11 @@ const { platformTriple } = require('../lib/native/platform')
 const dest = path.join(root, `segment-context.${platformTriple()}.node`)
 const staging = path.join(root, 'target', 'staging')
 mkdirSync(staging, { recursive: true })
-const staged = path.join(staging, `${path.basename(dest)}.${process.pid}`)
+const staged = path.join(staging, path.basename(dest))
 
 if (cli && existsSync(cli)) {
-  // --dts is relative to --output-dir.
+  // The CLI names the binary as dest is named; --dts is relative to --output-dir.
   run(process.execPath, [cli, 'build', '--platform', '--release', '--no-js', '--output-dir', 'target/staging', '--dts', '../native.d.ts'])
-  renameSync(path.join(staging, path.basename(dest)), staged)
 } else {
   run('cargo', ['build', '--release', '--lib'])
   const ext = process.platform === 'darwin' ? 'dylib' : process.platform === 'win32' ? 'dll' : 'so'
