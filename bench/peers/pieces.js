@@ -9,17 +9,17 @@
 //   node scripts/with-node.js 26 bench/peers/pieces.js [--rounds=9] [--transactions=3000]
 //
 // Variants, each adding one piece:
-//   untraced  the workload alone
-//   floor     one raw AsyncLocalStorage.run per span (as bench/peers/contenders/floor.js)
+//   untraced  the workload alone (bench/peers/contenders/untraced.js)
+//   floor     one raw AsyncLocalStorage.run per span (contenders/floor.js)
 //   manager   our ALS manager: runInContext per transaction, getContext and
 //             runAndEnd per span, over a stand-in store that ends nothing
 //   store     a real SegmentStore: startSegment, runAndEnd's endSegment and
 //             endTransactionJSON, no attributes
 //   full      and three setAttribute calls a span: the peers contender
+//             itself (contenders/segment-context-als.js)
 
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
-const { AsyncLocalStorage } = require('node:async_hooks')
 const { parseOptions } = require('../lib/args')
 const { summarize, fmtNs } = require('../lib/stats')
 const workload = require('./workload')
@@ -27,15 +27,17 @@ const workload = require('./workload')
 const VARIANTS = ['untraced', 'floor', 'manager', 'store', 'full']
 const root = path.join(__dirname, '..', '..')
 
+/** Variants that are peers contenders as they are (bench/peers/contenders/). */
+const CONTENDERS = { untraced: 'untraced', floor: 'floor', full: 'segment-context-als' }
+
 /**
- * The workload's tracer for `variant`; a store variant's also has
- * `bytes()`, the JSON it finished (checked to be more than none).
+ * `{ tracer, check() }` for `variant`: a contender's, or one of the two in
+ * between, built here. `check` throws when a store variant finished nothing.
  */
-function tracerFor (variant) {
-  if (variant === 'untraced') return { transaction: (name, work) => work(), span: (name, s, n, b, work) => work() }
-  if (variant === 'floor') {
-    const als = new AsyncLocalStorage()
-    return { transaction: (name, work) => als.run(name, work), span: (name, s, n, b, work) => als.run(name, work) }
+async function tracerFor (variant) {
+  if (variant in CONTENDERS) {
+    const inst = await require(`./contenders/${CONTENDERS[variant]}`).create({ verify: false })
+    return { tracer: inst.tracer, check () {} }
   }
   const lib = require(root)
   const flag = { new_async_context: true }
@@ -43,39 +45,38 @@ function tracerFor (variant) {
     let next = 1
     const store = { isActive: () => true, endSegment: () => {} }
     const m = lib.createContextManager({ feature_flag: flag, store })
-    return {
+    const tracer = {
       transaction: (name, work) => m.runInContext(next++, work).then(() => {}),
       span: (name, s, n, b, work) => {
         m.getContext()
         return m.runAndEnd(next++, work)
       }
     }
+    return { tracer, check () {} }
   }
+  // 'store': the contender's calls (contenders/segment-context.js) without
+  // the three setAttribute calls.
   const store = new lib.SegmentStore()
   const m = lib.createContextManager({ feature_flag: flag, store })
-  const attributes = variant === 'full'
   let bytes = 0
-  return {
+  const tracer = {
     transaction (name, work) {
       const txn = store.startTransaction(name)
       return m.runInContext(txn, work).then(() => { bytes += store.endTransactionJSON(txn).length })
     },
-    span (name, s, n, b, work) {
-      const h = store.startSegment(m.getContext(), name)
-      if (attributes) {
-        store.setAttribute(h, 'bench_s', s)
-        store.setAttribute(h, 'bench_n', n)
-        store.setAttribute(h, 'bench_b', b)
-      }
-      return m.runAndEnd(h, work)
-    },
-    bytes: () => bytes
+    span: (name, s, n, b, work) => m.runAndEnd(store.startSegment(m.getContext(), name), work)
+  }
+  return {
+    tracer,
+    check () {
+      if (!(bytes > 0)) throw new Error('store: no transaction was finished to JSON')
+    }
   }
 }
 
 /** In a child: a warm-up, then the median CPU ns per span of 5 loads. */
 async function child (variant, transactions) {
-  const t = tracerFor(variant)
+  const { tracer: t, check } = await tracerFor(variant)
   await workload.runLoad(t, { transactions: 600, concurrency: 200 })
   const perSpan = []
   for (let i = 0; i < 5; i++) {
@@ -84,7 +85,7 @@ async function child (variant, transactions) {
     const used = process.cpuUsage(before)
     perSpan.push((used.user + used.system) * 1000 / spans)
   }
-  if (t.bytes !== undefined && !(t.bytes() > 0)) throw new Error(`${variant}: no transaction was finished to JSON`)
+  check()
   process.stdout.write(JSON.stringify(summarize(perSpan).median))
 }
 
