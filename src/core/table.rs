@@ -67,8 +67,8 @@ use super::layout::*;
 use super::trace::SegIn;
 
 /// List indices of the handles walked so far, to find a segment's parent.
-/// Small transactions search the list from its end (parents are usually
-/// recent and no hashing is cheaper); large ones use a map, so a wide
+/// Small transactions check the likeliest places and then search the list
+/// from its end (no hashing is cheaper); large ones use a map, so a wide
 /// transaction is not quadratic. Kept between walks (see [`WalkScratch`]) so
 /// that a walk allocates nothing once warm.
 #[derive(Debug, Default)]
@@ -93,21 +93,31 @@ impl ParentIndex {
 
     fn push(&mut self, h: f64) {
         if self.hashed {
-            let i = self.map.len();
-            self.map.insert(h as u32, i);
-        } else {
-            self.handles.push(h);
+            self.map.insert(h as u32, self.handles.len());
         }
+        self.handles.push(h);
     }
 
-    fn find(&self, h: f64) -> Option<usize> {
+    /// The list index of `h`. `hint` is a likely index (the previous
+    /// segment's parent): it and the root are checked first, since a
+    /// segment's parent is usually its predecessor's (a sibling), the root
+    /// (a flat transaction) or its predecessor (a nested call), and a search
+    /// from the end would scan the whole list for the first two.
+    fn find(&self, h: f64, hint: Option<usize>) -> Option<usize> {
         if !is_handle_value(h) {
             return None;
+        }
+        let hs = &self.handles;
+        if let Some(i) = hint.filter(|&i| hs.get(i) == Some(&h)) {
+            return Some(i);
+        }
+        if hs.first() == Some(&h) {
+            return Some(0);
         }
         if self.hashed {
             self.map.get(&(h as u32)).copied()
         } else {
-            self.handles.iter().rposition(|&p| p == h)
+            hs.iter().rposition(|&p| p == h)
         }
     }
 }
@@ -562,7 +572,7 @@ impl<'a> Table<'a> {
                 None
             } else {
                 // Invariant 4: the parent was created, so listed, before.
-                match index.find(parent) {
+                match index.find(parent, parents.last().copied().flatten()) {
                     Some(i) => Some(i),
                     None => {
                         return Err(TableError::Corrupt(format!(

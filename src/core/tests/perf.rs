@@ -235,6 +235,15 @@ fn perf_numbers() {
             }) as fn(&mut Vec<u8>, f64),
         ),
         ("push_f64", crate::core::num::push_f64),
+        (
+            "write_f64",
+            // As `Writer::num` writes: in place, in a buffer with room.
+            (|o: &mut Vec<u8>, v: f64| {
+                o.resize(crate::core::num::ROOM, 0);
+                let n = crate::core::num::write_f64(o, v).unwrap_or(0);
+                o.truncate(n);
+            }) as fn(&mut Vec<u8>, f64),
+        ),
     ] {
         if only_fast && label == "std" {
             continue;

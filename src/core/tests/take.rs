@@ -43,6 +43,41 @@ fn take_returns_the_segments_in_creation_order() {
     same_segments(&c.segments, &[seg(2.5, 6.0, None)]);
 }
 
+/// Transactions of every shape the walk's parent lookup special-cases
+/// (flat under the root, a chain, siblings under one parent) and random
+/// ones, below and above the size at which it hashes: the parents come out
+/// as they went in.
+#[test]
+fn take_finds_every_parent_in_small_and_large_transactions() {
+    use crate::core::ids::Ids;
+    let mut rng = Ids::with_seed(7);
+    let mut m = super::buf(1024, 1);
+    for n in [2usize, 10, 64, 65, 200] {
+        for shape in 0..4 {
+            let mut t = table(&mut m);
+            let root = t.start_transaction(0.0).unwrap();
+            let mut handles = vec![root];
+            let mut want = vec![seg(0.0, f64::NAN, None)];
+            for i in 1..n {
+                let p = match shape {
+                    0 => 0,
+                    1 => i - 1,
+                    2 => (i - 1) / 8 * 8,
+                    _ => (rng.span_id() % i as u64) as usize,
+                };
+                let h = t
+                    .start_segment(handles[p] as f64, i as f64, 1000)
+                    .unwrap()
+                    .expect("an active parent");
+                handles.push(h);
+                want.push(seg(i as f64, f64::NAN, Some(p)));
+            }
+            let got = t.take_transaction(root as f64).unwrap().unwrap();
+            same_segments(&got.segments, &want);
+        }
+    }
+}
+
 #[test]
 fn take_frees_everything() {
     let mut f = fixture();
