@@ -500,3 +500,33 @@ fn write_trace_json_says_whether_it_is_ascii() {
         assert_eq!(&out[..len], trace_json(&t, &texts, 0.0).as_bytes());
     }
 }
+
+#[test]
+fn trace_json_writes_ids_as_lowercase_hex() {
+    let mut rng = Ids::with_seed(11);
+    for _ in 0..2000 {
+        let (a, b) = (rng.span_id(), rng.span_id());
+        // Single nibbles and all-ones halves too, not only random bits.
+        let id = a >> (b % 64);
+        let trace_id = ((a as u128) << 64) | b as u128;
+        let trace = Trace {
+            trace_id,
+            start: 0.0,
+            duration: 0.0,
+            dropped: 0,
+            rows: vec![
+                row(0, None, [0.0, 0.0, 0.0], false, id),
+                row(1, Some(0), [0.0, 0.0, 0.0], false, !id),
+            ],
+        };
+        let got = trace_json(&trace, &Plain::default(), 0.0);
+        let want_ids = format!(r#"{{"id":"{id:016x}","parentId":null,"#);
+        let want_child = format!(r#"{{"id":"{:016x}","parentId":"{id:016x}","#, !id);
+        assert!(
+            got.starts_with(&format!(r#"{{"traceId":"{trace_id:032x}","#)),
+            "{got}"
+        );
+        assert!(got.contains(&want_ids), "{got}");
+        assert!(got.contains(&want_child), "{got}");
+    }
+}
