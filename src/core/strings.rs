@@ -260,6 +260,17 @@ impl Arena<'_> {
         };
         found.ok_or_else(|| ArenaError(format!("{who} names string {id}, not in the table")))
     }
+
+    /// [`Self::string`] for an id held as an integer (a name or a key),
+    /// with no float conversion: the table holds ids below
+    /// [`MAX_STRINGS`] only, so its own bound check is the whole check.
+    #[inline]
+    fn string_i32(&self, id: i32, who: std::fmt::Arguments<'_>) -> Result<usize, ArenaError> {
+        let found = usize::try_from(id)
+            .ok()
+            .and_then(|i| self.strings.json_len(i));
+        found.ok_or_else(|| ArenaError(format!("{who} names string {id}, not in the table")))
+    }
 }
 
 /// Checks the names and attributes of the segments in `slots` (creation
@@ -292,7 +303,7 @@ pub fn read_arena_into(
     for &s in slots {
         // `slots` come from the table's walk: below its capacity.
         let name = arena.side.get(s).copied().unwrap_or(-1);
-        let mut bytes = arena.string(name as f64, format_args!("slot {s}"))?;
+        let mut bytes = arena.string_i32(name, format_args!("slot {s}"))?;
         let head = arena.side.get(capacity + s).copied().unwrap_or(0);
         let mut e = head;
         let mut n = 0;
@@ -311,7 +322,7 @@ pub fn read_arena_into(
             if kind > KIND_BOOLEAN {
                 return Err(ArenaError(format!("entry {e} has kind {kind}")));
             }
-            bytes += arena.string((word >> 2) as f64, format_args!("entry {e}"))?;
+            bytes += arena.string_i32(word >> 2, format_args!("entry {e}"))?;
             if kind == KIND_STRING {
                 bytes += arena.string(arena.values[at], format_args!("entry {e}"))?;
             }
