@@ -25,7 +25,7 @@ use crate::core::layout::{
     OUT_DURATION, OUT_HEADER, OUT_ROW, OUT_START, ROW_DURATION, ROW_EXCLUSIVE, ROW_PARENT,
     ROW_SLOT, ROW_START, ROW_TRUNCATED,
 };
-use crate::core::strings::{read_arena_into, Arena, ArenaSeg, ArenaTexts, Strings};
+use crate::core::strings::{free_read, read_arena_into, Arena, ArenaSeg, ArenaTexts, Strings};
 use crate::core::table::{self, Table, TableError, Taken, WalkScratch};
 use crate::core::trace::{assemble, assemble_into, AssembleScratch, EarlyIds, Trace};
 
@@ -44,6 +44,12 @@ fn slice_mut<'a>(a: &'a mut Float64ArraySlice<'_>) -> &'a mut [f64] {
     unsafe { a.as_mut() }
 }
 
+/// [`slice_mut`] for an `Int32Array`.
+fn slice_mut_i32<'a>(a: &'a mut Int32ArraySlice<'_>) -> &'a mut [i32] {
+    // SAFETY: as for `slice_mut`.
+    unsafe { a.as_mut() }
+}
+
 /// True when two typed arrays share no memory.
 fn disjoint<A, B>(a: &[A], b: &[B]) -> bool {
     let (a0, b0) = (a.as_ptr() as usize, b.as_ptr() as usize);
@@ -52,9 +58,13 @@ fn disjoint<A, B>(a: &[A], b: &[B]) -> bool {
 }
 
 fn overlap_error(what: &str) -> Error {
+    overlap_error_with(what, "the store buffer")
+}
+
+fn overlap_error_with(what: &str, other: &str) -> Error {
     Error::new(
         Status::InvalidArg,
-        format!("{what} must not share memory with the store buffer"),
+        format!("{what} must not share memory with {other}"),
     )
 }
 
@@ -421,8 +431,8 @@ pub fn finish_json_strings(
     handle: f64,
     end: f64,
     time_origin: f64,
-    side: Int32ArraySlice,
-    arena: Int32ArraySlice,
+    mut side: Int32ArraySlice,
+    mut arena: Int32ArraySlice,
     values: Float64ArraySlice,
     table: TableIn,
     ids: Option<String>,
@@ -437,17 +447,33 @@ pub fn finish_json_strings(
     if !disjoint(&m, &values) {
         return Err(overlap_error("the attribute values"));
     }
+    // Written too, once the JSON is: each must not alias the other's reads.
+    if !disjoint(&side, &arena) {
+        return Err(overlap_error_with("the side arrays", "the attribute arena"));
+    }
+    if !disjoint(&side, &values) {
+        return Err(overlap_error_with(
+            "the side arrays",
+            "the attribute values",
+        ));
+    }
+    if !disjoint(&arena, &values) {
+        return Err(overlap_error_with(
+            "the attribute arena",
+            "the attribute values",
+        ));
+    }
     let mut t = Table::new(slice_mut(&mut m)).map_err(to_js)?;
-    let view = Arena {
-        side: &side,
-        arena: &arena,
-        values: &values,
-        strings: table.0,
-    };
     let capacity = t.capacity();
     let written = SCRATCH.with(|cell| -> Result<Option<(usize, bool)>> {
         let mut guard = cell.borrow_mut();
         let sc = &mut *guard;
+        let view = Arena {
+            side: &side,
+            arena: &arena,
+            values: &values,
+            strings: table.0,
+        };
         // Read everything before anything is freed, so a bad call leaves
         // the transaction in place.
         if !t
@@ -476,7 +502,7 @@ pub fn finish_json_strings(
             arena: view,
             segs: &sc.segs,
         };
-        Ok(Some(assemble_and_write(
+        let written = assemble_and_write(
             &sc.taken,
             &mut sc.trace,
             &mut sc.assemble,
@@ -484,7 +510,16 @@ pub fn finish_json_strings(
             early,
             &texts,
             time_origin,
-        )))
+        );
+        // The texts are written: free them in the store's arrays.
+        free_read(
+            slice_mut_i32(&mut side),
+            slice_mut_i32(&mut arena),
+            capacity,
+            &sc.taken.slots,
+            &sc.segs,
+        );
+        Ok(Some(written))
     })?;
     let bytes = bytes.unwrap_or(false);
     Ok(written.map(|(len, ascii)| JsonOut { len, ascii, bytes }))

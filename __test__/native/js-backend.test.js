@@ -583,15 +583,32 @@ function storeArraysFor (side, handle, names, attrs, strings, cmd) {
  * of its own buffer, a wrong type, another table) applied.
  */
 function stringsArgs (s, other, st, cmd) {
-  let { side, arena, values } = st
+  // Each backend its own copies: a JSON finish frees in the side arrays and
+  // the arena.
+  let side = st.side.slice()
+  let arena = st.arena.slice()
+  let values = st.values
   let table = s.table
   const k = cmd.k
   switch (cmd.bad) {
     case 'overlap': {
       const buf = s.m.buffer
-      if (k % 3 === 0) side = new Int32Array(buf, 4 * (k % 5), Math.min(side.length, 2 * s.m.length - 5))
-      else if (k % 3 === 1) arena = new Int32Array(buf, 8 * (s.m.length - 1), 2)
-      else values = new Float64Array(buf, 8 * (s.m.length - Math.min(values.length, 3)), Math.min(values.length, 3))
+      switch (k % 6) {
+        case 0: side = new Int32Array(buf, 4 * (k % 5), Math.min(side.length, 2 * s.m.length - 5)); break
+        case 1: arena = new Int32Array(buf, 8 * (s.m.length - 1), 2); break
+        case 2: values = new Float64Array(buf, 8 * (s.m.length - Math.min(values.length, 3)), Math.min(values.length, 3)); break
+        case 3: {
+          // The side arrays and the arena in one buffer, sharing a number.
+          const ints = new Int32Array(side.length + arena.length - 1)
+          ints.set(side)
+          ints.set(arena, side.length - 1)
+          side = ints.subarray(0, side.length)
+          arena = ints.subarray(side.length - 1)
+          break
+        }
+        case 4: values = new Float64Array(side.buffer, 8 * (k % 3), 1); break
+        default: values = new Float64Array(arena.buffer, 0, 1)
+      }
       break
     }
     case 'types':
@@ -712,8 +729,10 @@ function runProgram (next, program) {
           assert.equal(r.error, undefined, `${what}: sync`)
         }
         const copy = pair.n.m.slice()
+        const given = {}
         const r = both(pair, what, (s, b) => {
           const a = stringsArgs(s, s === pair.n ? pair.j : pair.n, st, cmd)
+          given[s === pair.n ? 'n' : 'j'] = a
           const json = b.finishJsonStrings(s.m, h, cmd.t, cmd.origin, a.side, a.arena, a.values, a.table, p.ids, cmd.bytes)
           if (json === null || !cmd.bytes) return json
           // With bytes: a Buffer of the JSON's UTF-8, compared as its text.
@@ -736,6 +755,16 @@ function runProgram (next, program) {
           }
         })
         tally('finishJsonStrings', r)
+        // Both freed the same names and entries, or neither changed them.
+        assert.deepStrictEqual(given.j.side, given.n.side, `${what}: side arrays after`)
+        assert.deepStrictEqual(given.j.arena, given.n.arena, `${what}: arena after`)
+        if (r.error !== undefined || r.value === null) {
+          // (Bad types and overlaps give other arrays than these copies.)
+          if (cmd.bad !== 'overlap' && cmd.bad !== 'types') {
+            assert.deepStrictEqual(given.n.side, st.side, `${what}: side arrays unchanged`)
+            assert.deepStrictEqual(given.n.arena, st.arena, `${what}: arena unchanged`)
+          }
+        }
         if (cmd.bad === null && typeof r.value === 'string') {
           // The same trace through finish, on a copy of the buffer as it
           // was, with the names and attributes the program set.
@@ -1680,6 +1709,14 @@ describe('the JS backend: string tables and finishJsonStrings', () => {
     assert.deepStrictEqual(call(1, 12345.5, 6, new Float64Array(m.buffer, 8, 3)), overlap('the attribute values'), 'overlaps before the handle')
     assert.deepStrictEqual(call(0, new Float64Array(m.buffer, 0, 5), 6, new Float64Array(m.buffer, 8, 3)), overlap('the attribute values'), 'overlaps before the store')
     assert.deepStrictEqual(call(4, ints(0, 0), 6, new Float64Array(m.buffer, 8, 0)).error?.code, 'InvalidArg', 'empty views share nothing: the side arrays are too short')
+    // The three arrays are written or read together: no two may overlap,
+    // checked after each against the store buffer.
+    const one = new ArrayBuffer(8 * 4096)
+    const among = (what, other) => err('InvalidArg', `${what} must not share memory with ${other}`)
+    assert.deepStrictEqual(call(4, new Int32Array(one, 0, 2048), 5, new Int32Array(one, 4 * 2047, 2)), among('the side arrays', 'the attribute arena'))
+    assert.deepStrictEqual(call(4, new Int32Array(one, 0, 2048), 6, new Float64Array(one, 8 * 1023, 1)), among('the side arrays', 'the attribute values'))
+    assert.deepStrictEqual(call(5, new Int32Array(one, 0, 2), 6, new Float64Array(one, 0, 1)), among('the attribute arena', 'the attribute values'))
+    assert.deepStrictEqual(call(5, new Int32Array(one, 0, 2), 6, new Float64Array(one, 0, 1), 4, ints(0, 2048)), overlap('the side arrays'), 'the store buffer first')
     assert.deepStrictEqual(call(0, new Float64Array(bufferLen(1024))), err('InvalidArg', 'not a segment store buffer: wrong magic number'))
     assert.equal(Buffer.from(m.buffer).toString('hex'), before, 'nothing changed')
     // Not active: null, whatever the arrays and ids.
@@ -1694,6 +1731,33 @@ describe('the JS backend: string tables and finishJsonStrings', () => {
     assert.deepStrictEqual(call(1, handles[2]), { value: null })
     assert.deepStrictEqual(J.check(m), [])
     assert.deepStrictEqual(J.scan(m).liveSegments, 0)
+  })
+
+  it('finishJsonStrings: frees the names and attribute entries of the transaction in the arrays, on both backends', () => {
+    for (const B of [J, N]) {
+      const what = B === J ? 'js' : 'native'
+      const { side, handles } = storeWith(B, TREE)
+      const cap = side.cap
+      // Entries 1-3 are the root's, 4 the grandchild's; 5 is free.
+      const a = arraysOf(side, treeSegs(handles), 1)
+      a.arena[0] = 4 // in use
+      a.arena[a.A] = 5 // the first free entry
+      a.arena[a.A + 5] = 0
+      const json = B.finishJsonStrings(side.m, handles[1], 10, 0, a.side, a.arena, a.values, tableOf(B, STRINGS))
+      assert.equal(JSON.parse(json).segments.length, 3, what)
+      for (const h of handles) {
+        const s = h & (cap - 1)
+        assert.deepStrictEqual([a.side[s], a.side[cap + s]], [-1, 0], `${what}: slot ${s} freed`)
+      }
+      assert.equal(a.side.filter((x) => x === -9).length, 2 * cap - 2 * handles.length, `${what}: other slots untouched`)
+      assert.equal(a.arena[0], 0, `${what}: none in use`)
+      // The last segment's entries first, each list in its order, then what was free.
+      const free = []
+      for (let e = a.arena[a.A]; e !== 0 && free.length < 10; e = a.arena[a.A + e]) free.push(e)
+      assert.deepStrictEqual(free, [4, 1, 2, 3, 5], `${what}: the free list`)
+      // Keys and values are left as they were.
+      assert.deepStrictEqual(Array.from(a.arena.subarray(1, 5)), [(3 << 2) | 0, (5 << 2) | 1, (3 << 2) | 2, (5 << 2) | 0], `${what}: keys`)
+    }
   })
 
   it('finishJsonStrings: each bad store array, ids or store throws its error and leaves the transaction, the buffer and the table as they were', () => {
@@ -1732,11 +1796,14 @@ describe('the JS backend: string tables and finishJsonStrings', () => {
       const origin = opts.origin ?? 1.7e12
       const texts = new Map(segs.map((g, i) => [y.handles[i] & (y.side.cap - 1), { name: g.name, attrs: g.attrs.map(([key, v]) => [key, v]) }]))
       const want = traceShape(J, x.side.m, x.handles[0], end, origin, (slot) => texts.get(slot))
+      const b = { side: a.side.slice(), arena: a.arena.slice() }
       const got = J.finishJsonStrings(y.side.m, y.handles[0], end, origin, a.side, a.arena, a.values, tableOf(J, strings), opts.ids)
       checkJsonIds(got, what)
       assert.deepStrictEqual(shapeOf(got), want, what)
-      const native = N.finishJsonStrings(z.side.m, z.handles[0], end, origin, a.side, a.arena, a.values, tableOf(N, strings), opts.ids)
+      const native = N.finishJsonStrings(z.side.m, z.handles[0], end, origin, b.side, b.arena, a.values, tableOf(N, strings), opts.ids)
       assert.equal(maskJson(got), maskJson(native), `${what}: the native JSON`)
+      assert.deepStrictEqual(a.side, b.side, `${what}: the side arrays after (native)`)
+      assert.deepStrictEqual(a.arena, b.arena, `${what}: the arena after (native)`)
       sameBits(x.side.m, y.side.m, `${what}: after`)
       sameBits(z.side.m, y.side.m, `${what}: after (native)`)
       return got

@@ -456,7 +456,7 @@ function disjoint (a, aLen, b, bLen, aSize = 8, bSize = 8) {
   return a0 + aSize * aLen <= b0 || b0 + bSize * bLen <= a0
 }
 
-const overlapError = (what) => napiError('InvalidArg', `${what} must not share memory with the store buffer`)
+const overlapError = (what, other = 'the store buffer') => napiError('InvalidArg', `${what} must not share memory with ${other}`)
 
 // ---------------------------------------------------------------------------
 // The table (table.rs).
@@ -1198,6 +1198,11 @@ function setStrings (table, edits, text) {
 // and its attributes (JSON members), as `finishJsonStrings` read them.
 let sName = []
 let sAttributes = []
+// And where its attribute list starts and ends, and its length, for
+// `freeRead`.
+let sHead = new Int32Array(0)
+let sLast = new Int32Array(0)
+let sCount = new Int32Array(0)
 
 /** Most entries one attribute list may have (strings.rs `MAX_LIST`). */
 const MAX_LIST = 65536
@@ -1221,13 +1226,19 @@ function readArena (cap, n, side, arena, values, a, json) {
   if (sName.length < n) {
     sName = new Array(n)
     sAttributes = new Array(n)
+    sHead = new Int32Array(n)
+    sLast = new Int32Array(n)
+    sCount = new Int32Array(n)
   }
   for (let i = 0; i < n; i++) {
     const s = wSlots[i]
     sName[i] = literalOf(json, side[s], `slot ${s}`)
     let out = ''
     let e = side[cap + s]
-    for (let k = 0; e !== 0; k++) {
+    let last = 0
+    let k = 0
+    sHead[i] = e
+    for (; e !== 0; k++) {
       if (e < 1 || e >= a) throw arraysError(`slot ${s} lists entry ${e}`)
       if (k === MAX_LIST) throw arraysError(`the attribute list of slot ${s} does not end`)
       const word = arena[e]
@@ -1239,10 +1250,36 @@ function readArena (cap, n, side, arena, values, a, json) {
         ? literalOf(json, v, `entry ${e}`)
         : kind === KIND_NUMBER ? jsonNum(v) : v !== 0 ? 'true' : 'false'
       out += (k > 0 ? ',' : '') + key + ':' + value
+      last = e
       e = arena[a + e]
     }
     sAttributes[i] = out
+    sLast[i] = last
+    sCount[i] = k
   }
+}
+
+/**
+ * Frees the names and attributes of the `n` segments `readArena` just
+ * read, in the store's arrays (strings.rs `free_read`): each slot's name id
+ * becomes -1 and its first entry 0, and its entries go, in list order, to
+ * the front of the free list, whose first entry is `arena[a]` (entry 0's
+ * next); `arena[0]` (entry 0's key word), the count in use, is lowered by
+ * the entries freed.
+ */
+function freeRead (cap, n, side, arena, a) {
+  let freed = 0
+  for (let i = 0; i < n; i++) {
+    const s = wSlots[i]
+    side[s] = -1
+    side[cap + s] = 0
+    if (sCount[i] === 0) continue
+    arena[a + sLast[i]] = arena[a]
+    arena[a] = sHead[i]
+    freed += sCount[i]
+  }
+  const live = arena[0] - Math.min(freed, 2147483647)
+  arena[0] = live < -2147483648 ? -2147483648 : live
 }
 
 /**
@@ -1281,6 +1318,9 @@ function finishJsonStrings (m, handle, end, timeOrigin, side, arena, values, tab
   if (!disjoint(m, len, side, sideLen, 8, 4)) throw overlapError('the side arrays')
   if (!disjoint(m, len, arena, arenaLen, 8, 4)) throw overlapError('the attribute arena')
   if (!disjoint(m, len, values, a)) throw overlapError('the attribute values')
+  if (!disjoint(side, sideLen, arena, arenaLen, 4, 4)) throw overlapError('the side arrays', 'the attribute arena')
+  if (!disjoint(side, sideLen, values, a, 4, 8)) throw overlapError('the side arrays', 'the attribute values')
+  if (!disjoint(arena, arenaLen, values, a, 4, 8)) throw overlapError('the attribute arena', 'the attribute values')
   const cap = capacityOf(m, len)
   if (!isActive(m, cap, handle)) return null
   // Read the arrays before anything is freed, so a bad entry leaves the
@@ -1297,6 +1337,7 @@ function finishJsonStrings (m, handle, end, timeOrigin, side, arena, values, tab
   try {
     readArena(cap, n, side, arena, values, a, json)
     const out = finishTrace(m, cap, handle, end, timeOrigin, ids, n)
+    if (out !== null) freeRead(cap, n, side, arena, a)
     return asBytes ? Buffer.from(out, 'utf8') : out
   } finally {
     for (let i = 0; i < n; i++) sName[i] = sAttributes[i] = undefined

@@ -17,10 +17,13 @@
 // each slot's attributes are a list of arena entries, in the order first
 // set: `_aHead[slot]` is the first entry (0: none), `_aNext[e]` the next;
 // entry `e` holds `key id << 2 | kind` in `_aKey` and in `_aNum` a number,
-// a boolean (0/1) or a string value's id. Entry 0 is never used, so 0 means
-// "none". Freed entries form a free list through `_aNext`. `_nameId` and
-// `_aHead` are the halves of one Int32Array (`_side`), `_aKey` and `_aNext`
-// of another (`_aInts`): the binding reads them as they are
+// a boolean (0/1) or a string value's id. Entry 0 is never an attribute,
+// so 0 means "none"; its cells hold the arena's two counts: `_aNext[0]` is
+// the first free entry (0: none; freed entries form a free list through
+// `_aNext`), `_aKey[0]` the count of entries in use. `_nameId` and `_aHead`
+// are the halves of one Int32Array (`_side`), `_aKey` and `_aNext` of
+// another (`_aInts`): the binding reads them as they are, and a JSON finish
+// frees the transaction's names and entries in them itself
 // (docs/binding-contract.md, "finishJsonStrings").
 //
 // Sizing: the table doubles when a batch of handles does not fit under the
@@ -112,7 +115,7 @@ function defineSegmentStore (binding) {
       this._maxAttributes = o.maxAttributes
       this._maxValue = o.maxValue
       this._out = new Float64Array(OUT_HEADER + OUT_ROW * 64) // rows from finish
-      this._slots = new Int32Array(64) // the slots a JSON finish freed
+      this._slots = new Int32Array(64) // a JSON finish's slots, when it has early ids
       this._strings = new Strings(binding, MAX_STRINGS)
       this._text = this._strings.text // id -> string (the same array, never replaced)
       // Key ids by list position: the key last set at that position.
@@ -127,12 +130,10 @@ function defineSegmentStore (binding) {
       this._adopt(buffer, newSide(MIN_CAPACITY), null, null)
     }
 
-    /** An empty attribute arena of `size` entries. */
+    /** An empty attribute arena of `size` entries: none free, none in use. */
     _initArena (size) {
       this._adoptArena(new Int32Array(2 * size), new Float64Array(size))
-      this._aFree = 0 // first free entry, 0 when none
       this._aTop = 1 // entries from here on have never been used
-      this._aLive = 0
     }
 
     /** Points the arena's column views at `ints` (keys, then next) and `num`. */
@@ -209,7 +210,7 @@ function defineSegmentStore (binding) {
     _afterEnd () {
       if (this._strings.due()) this._collectStrings()
       const tableLow = this._capacity > MIN_CAPACITY && 4 * this._buffer[H_OCCUPIED] < this._capacity
-      const arenaLow = this._aKey.length > MIN_ARENA && 4 * this._aLive < this._aKey.length
+      const arenaLow = this._aKey.length > MIN_ARENA && 4 * this._aKey[0] < this._aKey.length
       if (!tableLow && !arenaLow) {
         if (this._low > 0) this._low = 0
         return
@@ -242,7 +243,7 @@ function defineSegmentStore (binding) {
 
     /** Copies the live attribute entries into the smallest arena they fill at most half of. */
     _compactArena () {
-      const size = arenaSize(2 * (this._aLive + 1))
+      const size = arenaSize(2 * (this._aKey[0] + 1))
       const { _aKey: key, _aNum: num, _aNext: next } = this
       const heads = this._aHead
       this._initArena(size)
@@ -261,20 +262,21 @@ function defineSegmentStore (binding) {
         }
       }
       this._aTop = top
-      this._aLive = top - 1
+      this._aKey[0] = top - 1
     }
 
     /** A free arena entry, growing the arena by half when none is left. */
     _aAlloc () {
-      let e = this._aFree
+      const next = this._aNext
+      let e = next[0]
       if (e !== 0) {
-        this._aFree = this._aNext[e]
+        next[0] = next[e]
       } else {
         if (this._aTop === this._aKey.length) this._growArena()
         e = this._aTop++
       }
       this._aNext[e] = 0
-      this._aLive++
+      this._aKey[0]++
       return e
     }
 
@@ -290,21 +292,21 @@ function defineSegmentStore (binding) {
 
     /** Frees the attribute list of slot `s`. */
     _freeAttributes (s) {
-      let e = this._aHead[s]
-      if (e === 0) return
+      const head = this._aHead[s]
+      if (head === 0) return
       this._aHead[s] = 0
+      // The whole list, in its order, onto the front of the free list, as
+      // the binding frees a JSON finish's.
       const next = this._aNext
-      let free = this._aFree
-      let n = 0
-      while (e !== 0) {
-        const after = next[e]
-        next[e] = free
-        free = e
-        e = after
+      let last = head
+      let n = 1
+      while (next[last] !== 0) {
+        last = next[last]
         n++
       }
-      this._aFree = free
-      this._aLive -= n
+      next[last] = next[0]
+      next[0] = head
+      this._aKey[0] -= n
     }
 
     /** The id of `key` (interned on first use). `at` is its list position. */
@@ -522,8 +524,33 @@ function defineSegmentStore (binding) {
     _clearSide (s) {
       this._nameId[s] = -1
       if (this._aHead[s] !== 0) this._freeAttributes(s)
+      this._clearIds(s)
+    }
+
+    /** Forgets the early span and trace ids of slot `s`. */
+    _clearIds (s) {
       if (this._spanIds !== null) this._spanIds[s] = undefined
       if (this._traceIds !== null) this._traceIds[s] = undefined
+    }
+
+    /**
+     * Puts the slots of the transaction of active `handle`, in creation
+     * order, in `_slots[0..n]`; returns `n`.
+     */
+    _walkSlots (handle) {
+      const root = this._root[handle & this._mask]
+      const n = this._countOf(root & this._mask)
+      if (this._slots.length < n) this._slots = new Int32Array(n * 2)
+      const slots = this._slots
+      const mask = this._mask
+      const next = this._next
+      let cur = root
+      for (let k = 0; k < n; k++) {
+        const s = cur & mask
+        slots[k] = s
+        cur = next[s]
+      }
+      return n
     }
 
     /** The segment count of root slot `rs`, refusing one no table can hold. */
@@ -567,23 +594,14 @@ function defineSegmentStore (binding) {
     _endJSON (handle, endTime, where, bytes) {
       const t = this._endArgs(handle, endTime, where)
       if (t < 0) return null
-      const root = this._root[handle & this._mask]
-      const n = this._countOf(root & this._mask)
-      // The slots, to clear once the binding has freed them.
-      if (this._slots.length < n) this._slots = new Int32Array(n * 2)
-      const slots = this._slots
-      const mask = this._mask
-      const next = this._next
-      let cur = root
-      for (let k = 0; k < n; k++) {
-        const s = cur & mask
-        slots[k] = s
-        cur = next[s]
-      }
-      const ids = this._spanIds === null && this._traceIds === null ? undefined : earlyIds(this, root, n)
+      // The binding frees the names and attributes too; only early ids,
+      // when the store has any, are the JS side's to clear.
+      const early = this._spanIds !== null || this._traceIds !== null
+      const n = early ? this._walkSlots(handle) : 0
+      const ids = early ? earlyIds(this, this._root[handle & this._mask], n) : undefined
       this._strings.sync()
       const json = finishJsonStrings(this._buffer, handle, t, timeOrigin, this._side, this._aInts, this._aNum, this._strings.table, ids, bytes)
-      for (let k = 0; k < n; k++) this._clearSide(slots[k])
+      for (let k = 0; k < n; k++) this._clearIds(this._slots[k])
       this._afterEnd()
       return json
     }
@@ -651,8 +669,8 @@ function defineSegmentStore (binding) {
         if (this._aHead[s] !== 0) walk(this._aHead[s], `slot ${s}`)
         if (listed - before > this._maxAttributes) problems.push(`slot ${s}: ${listed - before} attributes, more than ${this._maxAttributes}`)
       }
-      if (listed !== this._aLive) problems.push(`attribute arena: ${listed} entries listed, ${this._aLive} counted`)
-      walk(this._aFree, 'the free list')
+      if (listed !== this._aKey[0]) problems.push(`attribute arena: ${listed} entries listed, ${this._aKey[0]} counted`)
+      walk(this._aNext[0], 'the free list')
       if (listed !== this._aTop - 1) problems.push(`attribute arena: ${listed} entries listed or free, ${this._aTop - 1} handed out`)
       return problems
     }

@@ -235,6 +235,8 @@ pub struct ArenaSeg {
     name: usize,
     /// Its first attribute entry, 0 for none.
     head: usize,
+    /// Its last attribute entry, 0 for none.
+    last: usize,
     /// Bytes its name, keys and string values take as JSON.
     bytes: usize,
     attributes: usize,
@@ -306,6 +308,7 @@ pub fn read_arena_into(
         let mut bytes = arena.string_i32(name, format_args!("slot {s}"))?;
         let head = arena.side.get(capacity + s).copied().unwrap_or(0);
         let mut e = head;
+        let mut last = 0;
         let mut n = 0;
         while e != 0 {
             if e < 1 || e as usize >= a {
@@ -327,16 +330,67 @@ pub fn read_arena_into(
                 bytes += arena.string(arena.values[at], format_args!("entry {e}"))?;
             }
             n += 1;
+            last = at;
             e = next[at];
         }
         segs.push(ArenaSeg {
             name: name as usize,
             head: head as usize,
+            last,
             bytes,
             attributes: n,
         });
     }
     Ok(())
+}
+
+/// Frees the names and attributes of the segments in `slots`, which
+/// [`read_arena_into`] checked and recorded in `segs` (the same slots, the
+/// arrays unchanged since), in the store's arrays: each slot's name id
+/// becomes -1 and its first entry 0, and its entries go, in list order, to
+/// the front of the free list. Entry 0 is never an attribute: `arena[A]`
+/// (its next) is the free list's first entry, 0 for none, and `arena[0]`
+/// (its key word) the count of entries in use, which this lowers by the
+/// entries freed (docs/binding-contract.md, "finishJsonStrings").
+///
+/// Nothing here can fail or index out of range once `read_arena_into`
+/// has passed: every slot is below the capacity and every entry in
+/// `1..A`. Returns how many entries it freed.
+pub fn free_read(
+    side: &mut [i32],
+    arena: &mut [i32],
+    capacity: usize,
+    slots: &[usize],
+    segs: &[ArenaSeg],
+) -> usize {
+    let a = arena.len() / 2;
+    let (keys, next) = arena.split_at_mut(a);
+    let mut freed = 0;
+    for (&s, seg) in slots.iter().zip(segs) {
+        if let Some(name) = side.get_mut(s) {
+            *name = -1;
+        }
+        if let Some(head) = side.get_mut(capacity + s) {
+            *head = 0;
+        }
+        if seg.attributes == 0 {
+            continue;
+        }
+        let first = next.first().copied().unwrap_or(0);
+        let Some(last) = next.get_mut(seg.last) else {
+            continue;
+        };
+        *last = first;
+        if let Some(front) = next.first_mut() {
+            // In range: `head` came off a list, so it is in `1..A`.
+            *front = seg.head as i32;
+        }
+        freed += seg.attributes;
+    }
+    if let Some(live) = keys.first_mut() {
+        *live = live.saturating_sub(i32::try_from(freed).unwrap_or(i32::MAX));
+    }
+    freed
 }
 
 /// A transaction's names and attributes in the store's arrays, checked by

@@ -3,7 +3,7 @@
 use super::json::{Plain, A};
 use crate::core::json::{trace_json, write_trace_json};
 use crate::core::layout::MAX_STRINGS;
-use crate::core::strings::{read_arena_into, Arena, ArenaTexts, Strings};
+use crate::core::strings::{free_read, read_arena_into, Arena, ArenaTexts, Strings};
 use crate::core::trace::{Row, Trace};
 
 fn u16s(s: &str) -> Vec<u16> {
@@ -211,6 +211,66 @@ fn the_arena_gives_the_json_of_its_texts() {
     assert_eq!(
         &out[..n],
         trace_json(&ascii_trace, &plain, 1000.0).as_bytes()
+    );
+}
+
+/// The free list of `a` (entry 0's next, then each entry's), at most
+/// `limit` entries.
+fn free_list(a: &Arrays, limit: usize) -> Vec<i32> {
+    let size = a.values.len();
+    let mut out = Vec::new();
+    let mut e = a.arena[size];
+    while e != 0 && out.len() < limit {
+        out.push(e);
+        e = a.arena[size + e as usize];
+    }
+    out
+}
+
+#[test]
+fn free_read_clears_the_slots_and_lists_their_entries_in_order() {
+    let strings = table(&["a", "b", "c"]);
+    let cap = 8;
+    // Slots 0, 1, 2, 3, 4: entries 1-3, none, 4-5, 6, 7.
+    let mut a = arrays(
+        cap,
+        &[
+            (0, &[(1, 0, 2.0), (2, 1, 1.0), (0, 2, 1.0)]),
+            (1, &[]),
+            (2, &[(1, 1, 3.0), (2, 1, 4.0)]),
+            (0, &[(1, 2, 0.0)]),
+            (1, &[(2, 2, 1.0)]),
+        ],
+    );
+    let size = a.values.len();
+    // Slot 4 freed already: entry 7 is the free list; 6 entries in use.
+    a.side[4] = -1;
+    a.side[cap + 4] = 0;
+    a.arena[size] = 7;
+    a.arena[0] = 6;
+    let mut segs = Vec::new();
+    // Free slots 2 and 0 (in that order), leave 1 and 3.
+    let slots = [2, 0];
+    read_arena_into(&view(&a, &strings), cap, &slots, &mut segs).expect("arena");
+    let freed = free_read(&mut a.side, &mut a.arena, cap, &slots, &segs);
+    assert_eq!(freed, 5);
+    assert_eq!(a.arena[0], 1, "one entry still in use");
+    for s in slots {
+        assert_eq!((a.side[s], a.side[cap + s]), (-1, 0), "slot {s}");
+    }
+    assert_eq!((a.side[3], a.side[cap + 3]), (0, 6), "slot 3 untouched");
+    assert_eq!((a.side[1], a.side[cap + 1]), (1, 0), "slot 1 untouched");
+    // The last slot's entries first, each list in its own order, then what
+    // was free before.
+    assert_eq!(free_list(&a, 10), [1, 2, 3, 4, 5, 7]);
+    // A slot with no attributes and an empty free list.
+    let mut b = arrays(cap, &[(1, &[])]);
+    let size = b.values.len();
+    read_arena_into(&view(&b, &strings), cap, &[0], &mut segs).expect("arena");
+    assert_eq!(free_read(&mut b.side, &mut b.arena, cap, &[0], &segs), 0);
+    assert_eq!(
+        (b.side[0], b.side[cap], b.arena[size], b.arena[0]),
+        (-1, 0, 0, 0)
     );
 }
 
