@@ -1,13 +1,17 @@
 'use strict'
 
 // Model-checked managers, driven by fast-check. A random program is a tree
-// of runInContext(T_i, …), runWithoutContext, setContext, bindFunction (the
+// of runInContext(T_i, …), runAndEnd (a new segment of T_i, its function
+// returning, throwing, or fulfilling or rejecting a promise after a hop),
+// runWithoutContext, setContext, bindFunction (the
 // wrapper called later from another context), setTimeout / setImmediate /
 // process.nextTick, promise chains (.then attached inside a context), async
 // functions awaiting various promises, and promises made in one context and
 // chained from another. It runs against each manager with a real store; a
 // model derived from ../shared/reference/semantics.md predicts the context
-// every callback observes, and every observation is compared.
+// every callback observes, and every observation is compared. A runAndEnd
+// segment is open while its function runs and until its promise settles,
+// and ended once it has returned, thrown or settled (read from the store).
 //
 // The model follows the registration point (rows D-K, O, P) where both
 // managers agree, and models the legacy manager's promise-parent fallback
@@ -58,6 +62,12 @@ function bodyArb (depth, sync) {
       ...leaves,
       { arbitrary: fc.record({ t: fc.constant('run'), k: ctxArb, throws: fc.boolean(), body: sub }), weight: 3 },
       { arbitrary: fc.record({ t: fc.constant('without'), body: sub }), weight: 1 },
+      { arbitrary: fc.record({ t: fc.constant('runEnd'), k: ctxArb, throws: fc.boolean(), body: sub }), weight: 2 },
+      {
+        // An async function: no setContext in it (see bodyArb's comment).
+        arbitrary: fc.record({ t: fc.constant('runEndAsync'), k: ctxArb, rejects: fc.boolean(), body: after, late: after }),
+        weight: 2
+      },
       {
         arbitrary: fc.record({
           t: fc.constant('bind'),
@@ -112,6 +122,7 @@ function number (program) {
       if (node.body) walk(node.body)
       if (node.links) node.links.forEach(walk)
       if (node.steps) node.steps.forEach((s) => walk(s.body))
+      if (node.late) walk(node.late)
     }
   }
   program.forEach(walk)
@@ -121,7 +132,10 @@ function number (program) {
 // ---------------------------------------------------------------------------
 // The model: which context each observation must see.
 
-/** expected: Map of observation name → index of T (0..2) or null. */
+/**
+ * expected: Map of observation name → index of T (0..2), the label of a
+ * runAndEnd node's segment (`S#id`), or null.
+ */
 function predict (program, legacy) {
   const expected = new Map()
   const body = (nodes, cur) => {
@@ -140,6 +154,17 @@ function predict (program, legacy) {
           body(node.body, null)
           expected.set(at(':after'), cur)
           break
+        case 'runEnd': case 'runEndAsync': {
+          const seg = `S#${node.id}`
+          expected.set(at(''), seg)
+          body(node.body, seg)
+          if (node.late) {
+            expected.set(at(':late'), seg) // after an await inside it
+            body(node.late, seg)
+          }
+          expected.set(at(':after'), cur)
+          break
+        }
         case 'bind': {
           const to = node.to === 'current' ? cur : node.to === 'null' ? null : node.to
           expected.set(at(''), to)
@@ -189,8 +214,10 @@ function predict (program, legacy) {
 // ---------------------------------------------------------------------------
 // The interpreter: runs a program against a manager.
 
-function execute (m, program, T) {
+function execute (m, program, T, store) {
   const seen = new Map()
+  const segments = new Map() // a runAndEnd segment's handle → its label
+  const misses = [] // runAndEnd segments open or ended when they must not be
   const bound = []
   let pending = 0
   let resolveDone
@@ -198,9 +225,15 @@ function execute (m, program, T) {
   const errors = []
   const observe = (name) => {
     const ctx = m.getContext()
-    const k = ctx === null ? null : T.indexOf(ctx)
+    const k = ctx === null ? null : segments.has(ctx) ? segments.get(ctx) : T.indexOf(ctx)
     if (seen.has(name)) errors.push(`${name} observed twice`)
     seen.set(name, k === -1 ? `foreign ${String(ctx)}` : k)
+  }
+  /** A new segment of `T[node.k]` for a runAndEnd node, labelled as the model labels it. */
+  const segmentFor = (node) => {
+    const h = store.startSegment(T[node.k], `S#${node.id}`)
+    segments.set(h, `S#${node.id}`)
+    return h
   }
   const hold = () => { pending++ }
   const release = () => {
@@ -246,6 +279,51 @@ function execute (m, program, T) {
           })
           observe(at(':after'))
           break
+        case 'runEnd': {
+          const h = segmentFor(node)
+          const thrown = new Error('planned')
+          try {
+            const value = m.runAndEnd(h, () => {
+              observe(at(''))
+              body(node.body)
+              if (!isOpen(store, h)) misses.push(`${at('')} ended while its function ran`)
+              if (node.throws) throw thrown
+              return at('')
+            })
+            if (value !== at('')) errors.push(`${at('')} returned ${String(value)}`)
+          } catch (e) {
+            if (e !== thrown) throw e
+          }
+          if (isOpen(store, h)) misses.push(`${at('')} open after its function ${node.throws ? 'threw' : 'returned'}`)
+          observe(at(':after'))
+          break
+        }
+        case 'runEndAsync': {
+          const h = segmentFor(node)
+          const thrown = new Error('planned')
+          hold()
+          const p = m.runAndEnd(h, async () => {
+            observe(at(''))
+            body(node.body)
+            await new Promise((resolve) => setImmediate(resolve))
+            if (!isOpen(store, h)) misses.push(`${at('')} ended before its promise settled`)
+            observe(at(':late'))
+            body(node.late)
+            if (node.rejects) throw thrown
+            return at('')
+          })
+          if (!isOpen(store, h)) misses.push(`${at('')} ended when its function returned a promise`)
+          observe(at(':after'))
+          p.then((value) => {
+            if (node.rejects || value !== at('')) errors.push(`${at('')} fulfilled with ${String(value)}`)
+          }, (e) => {
+            if (e !== thrown) errors.push(e)
+          }).then(() => {
+            if (isOpen(store, h)) misses.push(`${at('')} open after its promise settled`)
+            release()
+          })
+          break
+        }
         case 'bind': {
           const fn = callback(at(''), node.body)
           const bind = (f) => (node.to === 'current' ? m.bindFunction(f) : m.bindFunction(f, node.to === 'null' ? null : T[node.to]))
@@ -335,12 +413,18 @@ function execute (m, program, T) {
     for (const root of program) body(root)
   })
   release()
-  return { done, seen, bound, errors }
+  return { done, seen, bound, errors, misses }
+}
+
+/** True while segment `h` has not ended (read from the store's leak report: every open segment). */
+function isOpen (store, h) {
+  const report = store.leakReport({ segmentOlderThanMs: 0, transactionOlderThanMs: 1e9, limit: 1e6 })
+  return report.segments.some((s) => s.handle === h)
 }
 
 // ---------------------------------------------------------------------------
 
-const nodeCount = (program) => JSON.stringify(program).split('"t":').length - 1
+const nodeCount = (program, t = '') => JSON.stringify(program).split(`"t":${t}`).length - 1
 
 for (const kind of KINDS) {
   test(`manager property (${kind.name}): random programs observe the contexts semantics.md requires`, async () => {
@@ -349,6 +433,7 @@ for (const kind of KINDS) {
     let nodes = 0
     let maxTable = 0
     let recorded = 0
+    let runEnds = 0
     // Half the programs run with the diagnostics recorder on (it must change nothing).
     const diagArb = fc.option(fc.oneof(fc.integer({ min: 1, max: 64 }), fc.constant(4096)), { freq: 2 })
     const property = fc.asyncProperty(programArb, diagArb, async (raw, diagSize) => {
@@ -360,9 +445,10 @@ for (const kind of KINDS) {
       if (diagSize !== null) m.enableDiagnostics({ size: diagSize })
       try {
         const expected = predict(program, kind.key === 'legacy')
-        const { done, seen, bound, errors } = execute(m, program, T)
+        const { done, seen, bound, errors, misses } = execute(m, program, T, store)
         await done
         assert.deepEqual(errors, [])
+        assert.deepEqual(misses, [], 'each runAndEnd segment ends when its function returns, throws or settles')
         assert.deepEqual(Object.fromEntries([...seen].sort()), Object.fromEntries([...expected].sort()))
         assert.equal(m.getContext(), null, 'no context left behind')
         // §2: once the transactions end, every bound function reads null.
@@ -390,13 +476,15 @@ for (const kind of KINDS) {
         programs++
         observations += seen.size
         nodes += nodeCount(program)
+        runEnds += nodeCount(program, '"runEnd"') + nodeCount(program, '"runEndAsync"')
       } finally {
         m.disable()
       }
     })
     await fc.assert(property, fcParams(400))
-    console.log(`# ${kind.name}: ${programs} programs, ${nodes} nodes, ${observations} observations, ${recorded} diagnostics events`)
+    console.log(`# ${kind.name}: ${programs} programs, ${nodes} nodes (${runEnds} runAndEnd), ${observations} observations, ${recorded} diagnostics events`)
     assert.ok(observations >= 1000 * factor, `${observations} observations`)
+    assert.ok(runEnds >= 100 * factor, `${runEnds} runAndEnd calls`)
   })
 }
 
