@@ -15,7 +15,7 @@ use napi::bindgen_prelude::{
     External, Float64ArraySlice, FromNapiValue, Int32ArraySlice, ToNapiValue, TypeName,
     ValidateNapiValue,
 };
-use napi::{check_status, sys, Error, Result, Status, ValueType};
+use napi::{check_status, sys, Env, Error, Result, Status, ValueType};
 use napi_derive::napi;
 
 use crate::core::ids::{push_hex, with_thread_ids};
@@ -349,10 +349,64 @@ impl ToNapiValue for JsonOut {
     }
 }
 
+/// A store's string table as JS holds it (in an `External`): the table
+/// (`core::strings`), and how many of its heap bytes V8 has been told of
+/// (`napi_adjust_external_memory`), so that the garbage collector counts
+/// the strings, as `process.memoryUsage().external`, and a table the store
+/// dropped (it refills a fresh one after many edits) is collected as soon
+/// as its size warrants.
+///
+/// # Invariant
+/// `reported` is what this table has added to `env`'s external memory, in
+/// total: the table's [`Strings::heap_bytes`] after the last `setStrings`.
+/// Dropping the table (napi-rs's finalizer of the External, in `env`) takes
+/// it back.
+pub struct StringTable {
+    strings: Strings,
+    reported: i64,
+    env: sys::napi_env,
+}
+
+impl StringTable {
+    /// Reports to V8 the change in the table's heap bytes since the last
+    /// report. A failed report is left for the next one to make up.
+    fn report(&mut self) {
+        let now = i64::try_from(self.strings.heap_bytes()).unwrap_or(i64::MAX);
+        let change = now - self.reported;
+        if change == 0 {
+            return;
+        }
+        let mut total = 0;
+        // SAFETY: `env` is the env the table was made in, and JS calls
+        // `setStrings` synchronously on that env's thread.
+        let status = unsafe { sys::napi_adjust_external_memory(self.env, change, &mut total) };
+        if status == sys::Status::napi_ok {
+            self.reported = now;
+        }
+    }
+}
+
+impl Drop for StringTable {
+    fn drop(&mut self) {
+        if self.reported == 0 {
+            return;
+        }
+        let mut total = 0;
+        // SAFETY: a table that has reported is held by an External that JS
+        // has had, so only its finalizer drops it, on `env`'s thread while
+        // `env` is alive (napi-rs's own finalizer adjusts the same way).
+        unsafe { sys::napi_adjust_external_memory(self.env, -self.reported, &mut total) };
+    }
+}
+
 /// A store's string table (`core::strings`): JS holds it as an `External`.
 #[napi(catch_unwind, ts_return_type = "object")]
-pub fn string_table() -> External<Strings> {
-    External::new(Strings::new())
+pub fn string_table(env: Env) -> External<StringTable> {
+    External::new(StringTable {
+        strings: Strings::new(),
+        reported: 0,
+        env: env.raw(),
+    })
 }
 
 fn not_a_table() -> Error {
@@ -361,7 +415,7 @@ fn not_a_table() -> Error {
 
 /// A string table argument: the `Strings` inside an `External` that
 /// [`string_table`] made; any other value is refused.
-pub struct TableIn(&'static mut Strings);
+pub struct TableIn(&'static mut StringTable);
 
 impl TypeName for TableIn {
     fn type_name() -> &'static str {
@@ -390,9 +444,9 @@ impl FromNapiValue for TableIn {
             return Err(not_a_table());
         }
         // SAFETY: an external's data made by napi-rs starts with the TypeId
-        // it checks; the `Strings` lives as long as the External, which JS
+        // it checks; the `StringTable` lives as long as the External, which JS
         // holds through this synchronous call, the only place it is used.
-        match unsafe { External::<Strings>::inner_from_raw_mut(data) } {
+        match unsafe { External::<StringTable>::inner_from_raw_mut(data) } {
             Some(strings) => Ok(TableIn(strings)),
             None => Err(not_a_table()),
         }
@@ -412,9 +466,12 @@ pub fn set_strings(
         let text = cell.borrow();
         table
             .0
+            .strings
             .apply(&edits, &text)
             .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))
-    })
+    })?;
+    table.0.report();
+    Ok(())
 }
 
 /// Like `finish`, but returns the whole trace as JSON, with the names and
@@ -472,7 +529,7 @@ pub fn finish_json_strings(
             side: &side,
             arena: &arena,
             values: &values,
-            strings: table.0,
+            strings: &table.0.strings,
         };
         // Read everything before anything is freed, so a bad call leaves
         // the transaction in place.

@@ -27,6 +27,9 @@
 //!    length is one past the largest id present. An id costs 20 bytes here
 //!    whether set or not, so at most `20 * MAX_STRINGS` (320 MiB) for a
 //!    table whose largest id is the last one allowed.
+//! 4. `bytes` is the sum of the lengths of the `Some` entries' padded
+//!    literals, so [`Strings::heap_bytes`] is known without a walk (the
+//!    binding reports it to V8 as external memory).
 
 use super::json::{push_str, Source, Writer, CHUNK, PER_ATTRIBUTE};
 use super::layout::MAX_STRINGS;
@@ -45,6 +48,8 @@ pub struct Strings {
     lens: Vec<u32>,
     /// How many entries are `Some`.
     present: usize,
+    /// The padded literals' bytes (invariant 4).
+    bytes: usize,
 }
 
 /// Why [`Strings::apply`] refused its edits.
@@ -114,6 +119,14 @@ impl Strings {
         self.present == 0
     }
 
+    /// The bytes the table holds on the heap: its literals and its two
+    /// lists' allocations (the boxes' allocator overhead aside).
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes
+            + self.entries.capacity() * std::mem::size_of::<Option<Box<[u8]>>>()
+            + self.lens.capacity() * std::mem::size_of::<u32>()
+    }
+
     /// Applies `edits`, pairs `(id, length)`: a length `>= 0` sets `id` to
     /// the next `length` units of `text` (pieces follow one another from its
     /// start), `-1` removes `id`. Checks every pair before applying any, so
@@ -173,9 +186,11 @@ impl Strings {
         let word = u32::try_from(len).map_or(LEN, |n| n.min(LEN));
         self.lens[id] = if ascii { word } else { word | NOT_ASCII };
         let slot = &mut self.entries[id];
-        if slot.is_none() {
-            self.present += 1;
+        match slot {
+            Some(old) => self.bytes -= old.len(),
+            None => self.present += 1,
         }
+        self.bytes += json.len();
         *slot = Some(json.into_boxed_slice());
     }
 
@@ -185,8 +200,9 @@ impl Strings {
         let Some(slot) = self.entries.get_mut(id) else {
             return;
         };
-        if slot.take().is_some() {
+        if let Some(old) = slot.take() {
             self.present -= 1;
+            self.bytes -= old.len();
         }
         if let Some(n) = self.lens.get_mut(id) {
             *n = 0;

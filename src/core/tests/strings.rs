@@ -53,6 +53,34 @@ fn apply_sets_escapes_and_removes() {
 }
 
 #[test]
+fn heap_bytes_follows_the_literals_and_the_lists() {
+    let mut t = Strings::new();
+    assert_eq!(t.heap_bytes(), 0);
+    // 200 units: a 202-byte literal, padded to 208.
+    t.apply(&[0.0, 200.0], &u16s(&"x".repeat(200)))
+        .expect("set");
+    let lists = t.heap_bytes() - 208;
+    assert!(lists > 0 && lists <= 128, "the lists take {lists} bytes");
+    // Setting an id again counts its new literal only: 3 bytes, padded to 16.
+    t.apply(&[0.0, 1.0], &u16s("y")).expect("set");
+    assert_eq!(t.heap_bytes(), lists + 16);
+    // A thousand more, then every one removed: back to about nothing.
+    let mut edits = Vec::new();
+    let mut text = Vec::new();
+    for id in 1..=1000 {
+        let u = u16s(&format!("{id:0>100}"));
+        edits.extend([id as f64, u.len() as f64]);
+        text.extend(u);
+    }
+    t.apply(&edits, &text).expect("set");
+    assert!(t.heap_bytes() >= 16 + 1000 * 112, "{}", t.heap_bytes());
+    let removes: Vec<f64> = (0..=1000).flat_map(|id| [id as f64, -1.0]).collect();
+    t.apply(&removes, &[]).expect("remove");
+    assert!(t.is_empty());
+    assert!(t.heap_bytes() < 1000, "{} bytes left", t.heap_bytes());
+}
+
+#[test]
 fn apply_refuses_bad_edits_and_changes_nothing() {
     let before = table(&["a", "b"]);
     let cases: &[(&[f64], &str, &str)] = &[
