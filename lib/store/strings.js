@@ -18,10 +18,11 @@
 // references: `collect` is a mark and sweep that the store runs at points
 // where no id is held outside its arrays (after a transaction ends), once
 // the ids in use reach `limit`, then sets `limit` to twice the ids still
-// live (at least MIN_LIMIT). So the table holds at most about twice the
-// distinct strings of the live segments, plus MIN_LIMIT, however many
-// distinct strings a program makes. The store also collects when it shrinks
-// after a burst.
+// live (at least MIN_LIMIT, at most `maxStrings`, so that a full table is
+// collected at the next end rather than left full). So the table holds at
+// most about twice the distinct strings of the live segments, plus
+// MIN_LIMIT, however many distinct strings a program makes. The store also
+// collects when it shrinks after a burst.
 
 // Ids in use before the first collection, and the fewest a collection
 // leaves room for.
@@ -41,7 +42,7 @@ class Strings {
     this.text = [] // id -> text, undefined when free
     this._free = [] // ids freed, to reuse
     this.live = 0 // ids in use
-    this.limit = MIN_LIMIT
+    this.limit = Math.min(MIN_LIMIT, maxStrings)
     this._set = [] // ids assigned since the last sync (while `table` is kept up)
     this._removed = [] // ids freed since the last sync (the same)
     this._edits = new Float64Array(64)
@@ -100,7 +101,7 @@ class Strings {
     for (let id = end - 1; id >= 0; id--) if (text[id] === undefined) free.push(id)
     this._free = free
     this.live -= freed
-    this.limit = Math.max(MIN_LIMIT, 2 * this.live)
+    this.limit = Math.min(this._max, Math.max(MIN_LIMIT, 2 * this.live))
     return freed
   }
 
