@@ -352,9 +352,9 @@ impl ToNapiValue for JsonOut {
 /// A store's string table as JS holds it (in an `External`): the table
 /// (`core::strings`), and how many of its heap bytes V8 has been told of
 /// (`napi_adjust_external_memory`), so that the garbage collector counts
-/// the strings, as `process.memoryUsage().external`, and a table the store
-/// dropped (it refills a fresh one after many edits) is collected as soon
-/// as its size warrants.
+/// the strings in its heuristics (`process.memoryUsage().external` does
+/// not show them), and a table the store dropped (it refills a fresh one
+/// after many edits) is collected as soon as its size warrants.
 ///
 /// # Invariant
 /// `reported` is what this table has added to `env`'s external memory, in
@@ -413,7 +413,7 @@ fn not_a_table() -> Error {
     Error::new(Status::InvalidArg, "not a string table")
 }
 
-/// A string table argument: the `Strings` inside an `External` that
+/// A string table argument: the [`StringTable`] inside an `External` that
 /// [`string_table`] made; any other value is refused.
 pub struct TableIn(&'static mut StringTable);
 
@@ -447,7 +447,7 @@ impl FromNapiValue for TableIn {
         // it checks; the `StringTable` lives as long as the External, which JS
         // holds through this synchronous call, the only place it is used.
         match unsafe { External::<StringTable>::inner_from_raw_mut(data) } {
-            Some(strings) => Ok(TableIn(strings)),
+            Some(table) => Ok(TableIn(table)),
             None => Err(not_a_table()),
         }
     }
