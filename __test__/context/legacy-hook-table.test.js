@@ -3,11 +3,16 @@
 // The legacy manager's hook table (async id → context) empties by itself, no
 // garbage collection needed: a million promises, timers, immediates, ticks,
 // intervals, sockets and resources leave zero entries once they are done.
+// Where the shared hook takes promises from v8's promise hooks
+// ('promise-hooks' mode), a promise's context is kept by the promise itself,
+// not in the table: it goes when the promise is collected.
 
 const { describe, it } = require('node:test')
 const assert = require('node:assert/strict')
 const { createHook, AsyncResource } = require('node:async_hooks')
 const net = require('node:net')
+const { execFileSync } = require('node:child_process')
+const { promiseMode } = require('../../lib/context/legacy-hook')
 const { KINDS, createManager, deferred, immediate } = require('../helpers/harness')
 
 const legacy = KINDS.find((kind) => kind.key === 'legacy')
@@ -74,21 +79,54 @@ describe('LegacyContextManager: the hook table empties', () => {
     counter.disable()
     await settleTurns()
     assert.ok(promises >= 1e6, `${promises} promises`)
-    assert.ok(peak > 1000, `the table was in use (peak ${peak})`)
+    if (promiseMode() === 'async-hooks') {
+      assert.ok(peak > 1000, `the table held promises (peak ${peak})`)
+    } else {
+      // One immediate a unit; the promises are not in it.
+      assert.ok(peak > 0 && peak <= 1000, `the table held the immediates only (peak ${peak})`)
+    }
     assert.equal(m.hookTableSize, 0)
   })
 
-  it('a promise still pending keeps its continuation\'s entry until it settles', async (t) => {
+  it('a promise still pending keeps its continuation\'s context until it settles', async (t) => {
     const m = createManager(legacy, t)
     const gate = deferred()
     const seen = deferred()
     m.runInContext('c', () => gate.promise.then(() => seen.resolve(m.getContext())))
     await settleTurns()
-    assert.equal(m.hookTableSize, 1)
+    // By async id in the table, or by the promise in 'promise-hooks' mode.
+    assert.equal(m.hookTableSize, promiseMode() === 'async-hooks' ? 1 : 0)
     gate.resolve()
     assert.equal(await seen.promise, 'c')
     await settleTurns()
     assert.equal(m.hookTableSize, 0)
+  })
+
+  it('a promise that never settles holds its context only as long as the promise lives', () => {
+    // A fresh process, for gc() and no other hook.
+    const script = `
+      const { LegacyContextManager } = require(${JSON.stringify(require.resolve('../../lib/context/legacy-manager'))})
+      const m = new LegacyContextManager()
+      const refs = []
+      for (let i = 0; i < 1000; i++) {
+        const ctx = { i }
+        refs.push(new WeakRef(ctx))
+        m.runInContext(ctx, () => { new Promise(() => {}).then(() => {}) })
+      }
+      const pending = m.hookTableSize
+      ;(async () => {
+        for (let i = 0; i < 5; i++) {
+          globalThis.gc()
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+        const alive = refs.filter((r) => r.deref() !== undefined).length
+        process.stdout.write(JSON.stringify({ pending, alive, after: m.hookTableSize }))
+      })()`
+    const out = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' }))
+    // 'async-hooks' mode: two entries a context (the promise and its
+    // continuation), until destroy; 'promise-hooks' mode: none.
+    assert.equal(out.pending, promiseMode() === 'async-hooks' ? 2000 : 0)
+    assert.deepEqual({ alive: out.alive, after: out.after }, { alive: 0, after: 0 }, 'every context collected with its promise')
   })
 
   it('timers, immediates, ticks, intervals, resources and sockets leave no entry once done', async (t) => {

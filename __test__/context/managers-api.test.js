@@ -9,7 +9,8 @@ const { EventEmitter } = require('node:events')
 const { SegmentStore } = require('../helpers/segment-store')
 const { KINDS, createManager, deferred, sleep, immediate } = require('../helpers/harness')
 const { AsyncLocalContextManager, isFrameBased } = require('../../lib/context/als-manager')
-const { LegacyContextManager, attachedManagers } = require('../../lib/context/legacy-manager')
+const { LegacyContextManager } = require('../../lib/context/legacy-manager')
+const { attachedManagers } = require('../../lib/context/legacy-hook')
 
 /** Throws a TypeError whose message contains every one of `words`. */
 function assertTypeError (fn, ...words) {

@@ -11,6 +11,7 @@ const { AsyncResource } = require('node:async_hooks')
 const { execFileSync } = require('node:child_process')
 const { KINDS, createManager, deferred, immediate } = require('../helpers/harness')
 const { isFrameBased } = require('../../lib/context/als-manager')
+const { promiseMode } = require('../../lib/context/legacy-hook')
 
 /** Everything an object shows of its own properties. */
 function footprint (value) {
@@ -104,7 +105,9 @@ for (const kind of KINDS) {
       const expected = {
         // AsyncContextFrame keeps contexts off resources and needs no hook.
         als: isFrameBased() ? [] : ['Symbol(async_id_symbol)', 'Symbol(trigger_async_id_symbol)', 'Symbol(kResourceStore)'],
-        legacy: ['Symbol(async_id_symbol)', 'Symbol(trigger_async_id_symbol)']
+        // In 'promise-hooks' mode the async hook leaves promises out: Node
+        // gives them no async ids.
+        legacy: promiseMode() === 'promise-hooks' ? [] : ['Symbol(async_id_symbol)', 'Symbol(trigger_async_id_symbol)']
       }
       assert.deepEqual(symbols, expected[kind.key])
     })

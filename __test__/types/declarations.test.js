@@ -50,6 +50,7 @@ const CONTEXT_INTERNAL_MODULES = {
   'bind-function.js': 'the bound-function wrapper, used by ContextManagerBase#bindFunction',
   'bind-emitter.js': 'EmitterBinder, used by ContextManagerBase#bindEmitter',
   'diagnostics.js': 'the diagnostics ring, used by ContextManagerBase',
+  'legacy-hook.js': 'the process\'s one hook, shared by every LegacyContextManager',
   'settle.js': 'ending a segment when a promise settles, used by runAndEnd'
 }
 
@@ -57,8 +58,7 @@ const CONTEXT_INTERNAL_MODULES = {
 const CONTEXT_INTERNAL_EXPORTS = {
   'base-manager.js': { MANAGER_OPTIONS: 'the option keys of both managers, for validation' },
   'legacy-manager.js': {
-    checkLegacyOptions: 'used by create-context-manager.js to check config.legacy',
-    attachedManagers: 'how many managers the shared hook serves, for tests'
+    checkLegacyOptions: 'used by create-context-manager.js to check config.legacy'
   }
 }
 

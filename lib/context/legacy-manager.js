@@ -1,108 +1,36 @@
 'use strict'
 
 // LegacyContextManager, the context manager on a slot of its own carried by
-// async_hooks, and the process's one hook that all legacy managers share.
-// The API is documented in managers.d.ts; the comments here are
-// implementation notes.
+// async_hooks, through the process's one hook that all legacy managers share
+// (legacy-hook.js). The API is documented in managers.d.ts; the comments
+// here are implementation notes.
 
-const { createHook } = require('node:async_hooks')
-const { promiseHooks } = require('node:v8')
 const { ContextManagerBase } = require('./base-manager')
 const diag = require('./diagnostics')
+const { attach, detach } = require('./legacy-hook')
 
 const v = require('../validate')
 
 const ReflectApply = Reflect.apply
 
-// ---------------------------------------------------------------------------
-// The process's one hook. Every legacy manager that propagates shares one
-// async_hooks hook (and one v8 promise hook for the parent fallback), which
-// calls each attached manager in turn: a process with many managers (an
-// agent's test suite made 222) pays one native-to-JS crossing per async
-// event, not one per manager. A manager is attached from construction (or
-// `enable()`) until `disable()` — and, when it is disabled inside a callback,
-// until that callback returns, so the callback keeps its context to the end.
-// ---------------------------------------------------------------------------
-
-let attached = [] // managers receiving events, in attach order
-let withFallback = [] // those of them with the promise-parent fallback on
-let hook = null
-let stopPromiseInit = null
-
-function attach (manager) {
-  if (attached.includes(manager)) return
-  attached = attached.concat([manager])
-  refresh()
-}
-
-function detach (manager) {
-  if (!attached.includes(manager)) return
-  attached = attached.filter((m) => m !== manager)
-  refresh()
-}
-
-/** Switches the shared hooks on or off to match the attached managers. */
-function refresh () {
-  withFallback = attached.filter((m) => m._fallback)
-  if (attached.length > 0 && hook === null) {
-    hook = createHook({
-      init (asyncId, type, triggerAsyncId, resource) {
-        const list = attached
-        for (let i = 0; i < list.length; i++) list[i]._onInit(asyncId, type, resource)
-      },
-      before (asyncId) {
-        const list = attached
-        for (let i = 0; i < list.length; i++) list[i]._onBefore(asyncId)
-      },
-      after () {
-        const list = attached
-        for (let i = 0; i < list.length; i++) list[i]._onAfter()
-      },
-      destroy (asyncId) {
-        const list = attached
-        for (let i = 0; i < list.length; i++) list[i]._onDestroy(asyncId)
-      },
-      promiseResolve (asyncId) {
-        const list = attached
-        for (let i = 0; i < list.length; i++) list[i]._promises.delete(asyncId)
-      }
-    })
-    hook.enable()
-  } else if (attached.length === 0 && hook !== null) {
-    hook.disable()
-    hook = null
-  }
-  if (withFallback.length > 0 && stopPromiseInit === null) {
-    stopPromiseInit = promiseHooks.onInit((promise, parent) => {
-      const list = withFallback
-      for (let i = 0; i < list.length; i++) list[i]._onPromiseInit(promise, parent)
-    })
-  } else if (withFallback.length === 0 && stopPromiseInit !== null) {
-    stopPromiseInit()
-    stopPromiseInit = null
-  }
-}
-
-/** How many managers the shared hook serves now (for tests and diagnostics). */
-function attachedManagers () {
-  return attached.length
-}
-
 /**
  * A plain slot owned by the instance (`_current`), carried across async
- * boundaries by the process's shared hook (see above).
+ * boundaries by the process's shared hook (legacy-hook.js).
  *
  * - init: the current context (when not null, and live) is recorded for the
- *   new async id; before: it becomes current (null for an id with none, so a
- *   `setContext` in one callback never leaks into an unrelated one); after:
- *   the previous context is restored.
- * - Promise parent fallback: each promise's context is kept in a WeakMap
- *   keyed by the promise itself, and the link to the parent comes from
- *   `v8.promiseHooks.onInit(promise, parent)`.
- * - The hook table (async id → context, see `hookTableSize`) only holds what
- *   a callback still has to run in: entries leave on `destroy` (timers,
- *   immediates, ticks, handles) and, for promises, on `promiseResolve`. No GC
- *   needed.
+ *   new resource; before: it becomes current (null for a resource with none,
+ *   so a `setContext` in one callback never leaks into an unrelated one);
+ *   after: the previous context is restored.
+ * - Resources other than promises are kept by async id in `_resources` (the
+ *   hook table, `hookTableSize`), until `destroy`: no GC needed.
+ * - Promises, in the hook's 'promise-hooks' mode: by the promise itself in
+ *   `_promiseContexts`, a WeakMap, so a promise's context goes with the
+ *   promise. In 'async-hooks' mode: by async id in `_promises` (also the
+ *   hook table) until the promise settles or is collected, and in
+ *   `_promiseContexts` only for the parent fallback.
+ * - Promise parent fallback: a promise made with no context takes its
+ *   parent's (the promise it continues, from the v8 promise hook's init),
+ *   unless the parent is one a run returned (`_detached`).
  *
  * With `asyncHooks: false` it is a plain slot: getContext/setContext, and
  * runInContext/bindFunction synchronously.
@@ -118,15 +46,19 @@ class LegacyContextManager extends ContextManagerBase {
     this._enabled = false
     this._fallback = asyncHooks && promiseParentFallback
     this._stack = []
-    this._resources = new Map() // async id → context, non-promise resources
-    this._promises = new Map() // async id → context, promises whose continuation is pending
-    this._promiseContexts = new WeakMap() // promise → context, for the parent fallback
-    this._pendingPromise = null // see _onPromiseInit
+    this._resources = new Map() // async id → context, resources other than promises
+    this._promises = new Map() // 'async-hooks' mode: async id → context, promises whose continuation is pending
+    this._promiseContexts = new WeakMap() // promise → context (see above)
+    this._detached = new WeakSet() // promises a run returned: no parent for the fallback
+    this._pendingPromise = null // 'async-hooks' mode: see _onPromiseParent
     this._pendingPromiseId = 0
     this.enable()
   }
 
-  /** Both maps of the hook table. */
+  /**
+   * Entries of the hook table: resources by async id, and in 'async-hooks'
+   * mode promises by async id.
+   */
   get hookTableSize () {
     return this._resources.size + this._promises.size
   }
@@ -160,6 +92,7 @@ class LegacyContextManager extends ContextManagerBase {
     this._resources.clear()
     this._promises.clear()
     this._promiseContexts = new WeakMap()
+    this._detached = new WeakSet()
     this._pendingPromise = null
     // Inside a callback, the callback keeps its context until it returns:
     // the hook's `after` gives back the context from before it, then lets go.
@@ -198,7 +131,7 @@ class LegacyContextManager extends ContextManagerBase {
 
   /** @private the fallback stops at a promise a run returned (see the base class) */
   _detachResult (result) {
-    if (this._fallback && result !== null && typeof result === 'object') this._promiseContexts.delete(result)
+    if (this._fallback && result !== null && typeof result === 'object') this._detached.add(result)
     return result
   }
 
@@ -207,7 +140,7 @@ class LegacyContextManager extends ContextManagerBase {
     return this._live(this._current)
   }
 
-  /** @private */
+  /** @private async init: a resource, or in 'async-hooks' mode a promise */
   _onInit (asyncId, type, resource) {
     if (!this._enabled) return
     let ctx = this._propagated()
@@ -232,30 +165,64 @@ class LegacyContextManager extends ContextManagerBase {
     this._promises.set(asyncId, ctx)
   }
 
-  /** @private v8 promise init: the parent fallback */
-  _onPromiseInit (promise, parent) {
+  /** @private 'async-hooks' mode, v8 promise init: the parent fallback */
+  _onPromiseParent (promise, parent) {
     if (!this._enabled) return
     const pending = this._pendingPromise
     this._pendingPromise = null
-    if (parent === undefined || this._propagated() !== null) return
-    const ctx = this._promiseContexts.get(parent)
-    if (ctx === undefined || this._live(ctx) === null) return
+    const ctx = this._parentContext(parent)
+    if (ctx === null) return
     this._promiseContexts.set(promise, ctx)
     if (pending === promise) this._promises.set(this._pendingPromiseId, ctx)
   }
 
-  /** @private */
+  /** @private 'async-hooks' mode: a promise's continuation is no longer pending */
+  _onPromiseResolve (asyncId) {
+    this._promises.delete(asyncId)
+  }
+
+  /** @private 'promise-hooks' mode, v8 promise init */
+  _onPromiseInit (promise, parent) {
+    if (!this._enabled) return
+    let ctx = this._propagated()
+    if (ctx === null) {
+      if (!this._fallback) return
+      ctx = this._parentContext(parent)
+      if (ctx === null) return
+    }
+    this._promiseContexts.set(promise, ctx)
+  }
+
+  /**
+   * @private the fallback's context for a promise made with none: its
+   * parent's, if it has a live one and no run returned it
+   */
+  _parentContext (parent) {
+    if (parent === undefined || this._propagated() !== null || this._detached.has(parent)) return null
+    const ctx = this._promiseContexts.get(parent)
+    return ctx === undefined ? null : this._live(ctx)
+  }
+
+  /** @private async before: a resource, or in 'async-hooks' mode a promise */
   _onBefore (asyncId) {
+    let ctx = this._resources.get(asyncId)
+    if (ctx === undefined) ctx = this._promises.get(asyncId)
+    this._swapIn(ctx)
+  }
+
+  /** @private 'promise-hooks' mode, v8 promise before */
+  _onPromiseBefore (promise) {
+    this._swapIn(this._promiseContexts.get(promise))
+  }
+
+  /** @private makes `ctx` (none when undefined) current until the matching `_onAfter` */
+  _swapIn (ctx) {
     this._stack.push(this._current)
     if (!this._enabled) {
       this._current = null // disabled: nothing propagates any more
       return
     }
-    let ctx = this._resources.get(asyncId)
-    if (ctx === undefined) {
-      ctx = this._promises.get(asyncId)
-      if (ctx === undefined) ctx = null
-    }
+    if (ctx === undefined) ctx = null
     this._current = ctx
     if (this._diag !== null && ctx !== null) this._diag.record(diag.PROPAGATE, ctx)
   }
@@ -288,4 +255,4 @@ function checkLegacyOptions (legacy, where) {
   }
 }
 
-module.exports = { LegacyContextManager, checkLegacyOptions, attachedManagers }
+module.exports = { LegacyContextManager, checkLegacyOptions }

@@ -382,7 +382,11 @@ export declare class LegacyContextManager<C = unknown> extends ContextManagerBas
    * Entries of the hook table (async id → context); back to 0 once async
    * work is done. Node's own lazily made timers count too while pending: the
    * HTTP server's Date-header cache timer, made inside whichever request
-   * first needed it, holds one entry for up to a second.
+   * first needed it, holds one entry for up to a second. Promises count only
+   * where `async_hooks.createHook` has no `trackPromises` option (Node 20,
+   * 22, 24 before 24.14); elsewhere the manager takes promises from
+   * `v8.promiseHooks` and keeps each one's context in a `WeakMap` keyed by
+   * the promise, so it goes when the promise is collected.
    */
   readonly hookTableSize: number
   getContext(): C | null
