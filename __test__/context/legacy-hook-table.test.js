@@ -54,6 +54,15 @@ function connectOnce (done) {
 }
 
 describe('LegacyContextManager: the hook table empties', () => {
+  it('the shared hook leaves promises to the promise hooks exactly where an async hook can leave them out', () => {
+    // What this Node does with trackPromises: false, seen from a hook of its own.
+    let promiseInits = 0
+    const probe = createHook({ trackPromises: false, init (asyncId, type) { if (type === 'PROMISE') promiseInits++ } }).enable()
+    Promise.resolve()
+    probe.disable()
+    assert.equal(promiseMode(), promiseInits === 0 ? 'promise-hooks' : 'async-hooks', `${process.version}: ${promiseInits} promise inits`)
+  })
+
   it('a million promises, some made in contexts, some not, leave no entry once settled', async (t) => {
     const m = createManager(legacy, t)
     let promises = 0

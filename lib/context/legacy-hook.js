@@ -38,16 +38,16 @@ let stopPromiseHook = null // turns off the v8 promise hook, when one is on
  * 'promise-hooks' where an async hook can leave promises out, else
  * 'async-hooks' (see above). `createHook` refuses `trackPromises: false`
  * with a `promiseResolve` callback only where it knows the option; making a
- * hook without enabling it has no effect.
+ * hook without enabling it has no effect. Any other outcome keeps the mode
+ * that works everywhere.
  */
 function promiseMode () {
   if (mode === null) {
+    mode = 'async-hooks'
     try {
       createHook({ trackPromises: false, promiseResolve () {} })
-      mode = 'async-hooks'
     } catch (err) {
-      if (err?.code !== 'ERR_INVALID_ARG_VALUE') throw err
-      mode = 'promise-hooks'
+      if (err?.code === 'ERR_INVALID_ARG_VALUE') mode = 'promise-hooks'
     }
   }
   return mode
