@@ -170,6 +170,7 @@ class LegacyContextManager extends ContextManagerBase {
     if (!this._enabled) return
     const pending = this._pendingPromise
     this._pendingPromise = null
+    if (this._propagated() !== null) return
     const ctx = this._parentContext(parent)
     if (ctx === null) return
     this._promiseContexts.set(promise, ctx)
@@ -194,11 +195,11 @@ class LegacyContextManager extends ContextManagerBase {
   }
 
   /**
-   * @private the fallback's context for a promise made with none: its
-   * parent's, if it has a live one and no run returned it
+   * @private the fallback's context for a promise made while none is
+   * current: its parent's, if it has a live one and no run returned it
    */
   _parentContext (parent) {
-    if (parent === undefined || this._propagated() !== null || this._detached.has(parent)) return null
+    if (parent === undefined || this._detached.has(parent)) return null
     const ctx = this._promiseContexts.get(parent)
     return ctx === undefined ? null : this._live(ctx)
   }
