@@ -15,6 +15,10 @@
 //                as bytes (endTransactionJSONBytes) and as
 //                Buffer.from(endTransactionJSON(h)), what an agent that
 //                sends bytes would do without it
+//   end50Varied  the end alone, as JSON and as JSON.stringify(endTransaction),
+//                of 50-segment transactions that each differ (parents, names,
+//                times and values drawn at random): end50 repeats one
+//                transaction, which the processor's branch predictors learn
 //
 // Before measuring, both stores build the same transaction and their output
 // is checked equal (ids and the clock origin aside, parent links compared
@@ -36,7 +40,9 @@ const OPS = [
   { id: 'end50JSON', label: '50-segment transaction: end → JSON only', n: 1 },
   { id: 'end50Stringify', label: '50-segment transaction: end → JSON.stringify(endTransaction(h))', n: 1 },
   { id: 'end50Bytes', label: '50-segment transaction: end → JSON bytes (endTransactionJSONBytes)', n: 1 },
-  { id: 'end50JSONToBytes', label: '50-segment transaction: end → Buffer.from(endTransactionJSON(h))', n: 1 }
+  { id: 'end50JSONToBytes', label: '50-segment transaction: end → Buffer.from(endTransactionJSON(h))', n: 1 },
+  { id: 'end50VariedJSON', label: '50-segment transactions, each different: end → JSON only', n: 1 },
+  { id: 'end50VariedStringify', label: '50-segment transactions, each different: end → JSON.stringify(endTransaction(h))', n: 1 }
 ]
 
 const STORES = [
@@ -73,6 +79,40 @@ function build50 (st) {
   return r
 }
 
+const SQLS = Array.from({ length: 7 }, (_, i) => `SELECT * FROM t${i} WHERE id = $1`)
+
+/** A seeded generator of numbers in [0, 1) (mulberry32), so both stores draw the same transactions. */
+function random (seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * A 50-segment transaction like build50's (three attributes a segment),
+ * but drawn with `rnd`: each segment's parent among those before it, its
+ * name, start, duration and values, so that no two are alike.
+ */
+function buildVaried (st, rnd) {
+  const base = T0 + rnd() * 1000
+  const made = [st.startTransaction('GET /users/:id', base)]
+  for (let i = 0; i < 49; i++) {
+    const start = base + rnd() * 50
+    const h = st.startSegment(made[Math.floor(rnd() * made.length)], NAMES[Math.floor(rnd() * NAMES.length)], start)
+    st.setAttribute(h, 'db.statement', SQLS[Math.floor(rnd() * SQLS.length)])
+    st.setAttribute(h, 'db.rows', Math.floor(rnd() * 1e6))
+    st.setAttribute(h, 'db.cached', rnd() < 0.5)
+    st.endSegment(h, start + rnd() * 10)
+    made.push(h)
+  }
+  return made[0]
+}
+
 /** A trace with ids replaced by positions, the clock origin and trace id dropped. */
 function normalize (trace) {
   const index = new Map(trace.segments.map((s, i) => [s.id, i]))
@@ -99,10 +139,14 @@ function checkEqual () {
   assert.strictEqual(oursJson, refJson, 'endTransactionJSON: SegmentStore and the reference disagree')
   assert.strictEqual(oursObj, oursJson, 'SegmentStore: object and JSON disagree')
   assert.strictEqual(oursBytes, oursJson, 'SegmentStore: JSON bytes and JSON disagree')
+  const oursVaried = normalize(JSON.parse(a.endTransactionJSON(buildVaried(a, random(7)), T0 + 1100)))
+  const refVaried = normalize(JSON.parse(b.endTransactionJSON(buildVaried(b, random(7)), T0 + 1100)))
+  assert.strictEqual(oursVaried, refVaried, 'endTransactionJSON, a varied transaction: SegmentStore and the reference disagree')
   return { equal: true, segments: JSON.parse(refObj).segments.length, bytes: b.endTransactionJSON(build50(b), T0 + 100).length }
 }
 
 function tasksFor (st) {
+  const rnd = random(1)
   const timed = (fn) => () => {
     const t0 = hr()
     consume(fn())
@@ -171,6 +215,18 @@ function tasksFor (st) {
       const t0 = hr()
       const h = build50(st)
       const ns = timed(() => Buffer.from(st.endTransactionJSON(h, T0 + 100)).length)()
+      return { ns, costNs: Number(hr() - t0) }
+    },
+    end50VariedJSON: () => {
+      const t0 = hr()
+      const h = buildVaried(st, rnd)
+      const ns = timed(() => st.endTransactionJSON(h, T0 + 1100).length)()
+      return { ns, costNs: Number(hr() - t0) }
+    },
+    end50VariedStringify: () => {
+      const t0 = hr()
+      const h = buildVaried(st, rnd)
+      const ns = timed(() => JSON.stringify(st.endTransaction(h, T0 + 1100)).length)()
       return { ns, costNs: Number(hr() - t0) }
     }
   }
