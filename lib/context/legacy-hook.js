@@ -30,7 +30,7 @@ const { promiseHooks } = require('node:v8')
 
 let mode = null
 let attached = [] // managers receiving events, in attach order
-let withFallback = [] // those of them with the promise-parent fallback on
+let withFallback = [] // 'async-hooks' mode: those of them with the promise-parent fallback on
 let hook = null // the async hook
 let stopPromiseHook = null // turns off the v8 promise hook, when one is on
 
@@ -73,7 +73,9 @@ function attachedManagers () {
 /** Switches the shared hooks on or off to match the attached managers. */
 function refresh () {
   const apart = promiseMode() === 'promise-hooks'
-  withFallback = attached.filter((m) => m._fallback)
+  // 'promise-hooks' gives every attached manager the promise events, and
+  // each applies its own fallback: the list is for `fallbackInit` only.
+  withFallback = apart ? [] : attached.filter((m) => m._fallback)
   if (attached.length > 0 && hook === null) {
     hook = createHook(apart ? withoutPromises : withPromises)
     hook.enable()
