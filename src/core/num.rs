@@ -23,11 +23,14 @@
 //! magnitude), and reading back is monotone in `k` (a `k`-place decimal is
 //! also a `k + 1`-place one). The first `k` with `10^k > 2^s`, `k_hi`,
 //! always reads back, and most numbers (differences of clock readings, as a
-//! trace holds) need `k_hi - 1` or `k_hi` places: the search tries `k_hi - 1`
-//! and `k_hi - 2` first, and only when `k_hi - 2` reads back too does it
-//! bisect below. The path is taken while `k_hi` is at most 27 (`|v|` above
-//! about `7e-12`), so that, computed as `m * 5^k * 2^-(s-k)`, everything
-//! fits in a `u128`.
+//! trace holds) need `k_hi - 1` or `k_hi` places. For `s <= 63` (`|v|`
+//! above about `2^-11`) one product `m * 10^(k_hi - 1)` settles it: below
+//! `k_hi` places at most one decimal reads back, so the `k_hi - 1`-place
+//! test decides between `k_hi` places and fewer, and fewer is that decimal
+//! with its trailing zeros cut (`shortest64`). Below, the search tries
+//! `k_hi - 1` and `k_hi - 2` and bisects. The path is taken while `k_hi` is
+//! at most 27 (`|v|` above about `7e-12`), so that, computed as
+//! `m * 5^k * 2^-(s-k)`, everything fits in a `u128`.
 //!
 //! The digits are then laid out with fixed-size copies, not loops: all 20
 //! of the decimal's, zero-padded, made eight at a time with no division
@@ -138,32 +141,12 @@ const POW5: [u64; 28] = {
 const MAX_PLACES: usize = 27;
 
 /// The nearest `k`-place decimal to `m * 2^-s`, as `r` of `r * 10^-k`, if it
-/// reads back as that number. `k <= s`, `k <= MAX_PLACES`: `nearest64`
-/// for `s <= 63`, `nearest128` above.
+/// reads back as that number; `k <= s`, `k <= MAX_PLACES`, `s > 63`.
 ///
 /// With `10^k = 5^k * 2^k`, `m * 10^k * 2^-s = m * 5^k * 2^-(s - k)`, so
 /// everything is in `u128` (`m * 5^k < 2^116`), and the test
 /// `2 * |r * 2^s - m * 10^k| <= 10^k` reads, divided by `2^k`,
 /// `2 * |r * 2^(s-k) - m * 5^k| <= 5^k`.
-/// `nearest` for `s <= 63` (then `k <= 19`): `m * 10^k` in a `u128`,
-/// shifts and remainders in `u64`, which is faster.
-#[inline(always)]
-fn nearest64(m: u64, s: u32, k: usize, even: bool) -> Option<u64> {
-    let p = m as u128 * POW10[k] as u128;
-    let q = (p >> s) as u64;
-    let rem = (p as u64) & ((1u64 << s) - 1);
-    let half = 1u64 << (s - 1);
-    // A tie between q and q + 1 goes up, as `{}` has it.
-    let (r, d) = if rem >= half {
-        (q + 1, (1u64 << s) - rem)
-    } else {
-        (q, rem)
-    };
-    let twice = 2 * d as u128;
-    let ten = POW10[k] as u128;
-    (twice < ten || (twice == ten && even)).then_some(r)
-}
-
 /// `nearest` for `s > 63`, through `5^k`.
 #[inline]
 fn nearest128(m: u64, s: u32, k: usize, even: bool) -> Option<u64> {
@@ -188,10 +171,62 @@ fn nearest128(m: u64, s: u32, k: usize, even: bool) -> Option<u64> {
 #[inline]
 fn shortest(m: u64, s: u32) -> Option<(usize, u64)> {
     if s <= 63 {
-        shortest_by(m, s, nearest64)
+        Some(shortest64(m, s))
     } else {
         shortest_by(m, s, nearest128)
     }
+}
+
+/// `shortest` for `1 <= s <= 63` (so `k_hi <= 19`), from one product.
+///
+/// `p = m * 10^(k_hi - 1)` is `v` at `k_hi - 1` places in units of `2^-s`:
+/// `q = p >> s` and `f = p mod 2^s` are its integer and fractional parts,
+/// and the interval of reals that round to `v` is `p` give or take
+/// `10^(k_hi - 1) / 2` units, less than one decimal unit wide (as
+/// `10^(k_hi - 1) < 2^s`). So at most one `k_hi - 1`-place decimal reads
+/// back, `q` or `q + 1`, and it is the nearest; when one does, every shorter
+/// decimal that reads back is it with trailing zeros cut, so cutting them
+/// gives the shortest. When neither does, the `k_hi`-place nearest, which
+/// always reads back, is `10 * q` plus `f * 10 / 2^s` rounded (a tie up, as
+/// `{}` has it). Both are computed; one branch picks, and the cut loops only
+/// for a decimal that ends in zeros.
+#[inline(always)]
+fn shortest64(m: u64, s: u32) -> (usize, u64) {
+    // The smallest k with 10^k > 2^s: floor(s * log10(2)) + 1 (<= 19).
+    let k_hi = ((s * 78_913) >> 18) as usize + 1;
+    let ten = POW10[k_hi - 1];
+    let p = m as u128 * ten as u128;
+    let q = (p >> s) as u64;
+    let unit = 1u64 << s;
+    let f = (p as u64) & (unit - 1);
+    // Reads back: 2 * distance < 10^(k_hi - 1), or equal when m is even.
+    let even = m & 1 == 0;
+    let within = |d: u64| {
+        let twice = 2 * d as u128;
+        twice < ten as u128 || (twice == ten as u128 && even)
+    };
+    let down = within(f);
+    let up = within(unit - f);
+    let long = 10 * q + ((f as u128 * 10 + (unit >> 1) as u128) >> s) as u64;
+    if !(down | up) {
+        return (k_hi, long);
+    }
+    let (mut r, mut k) = (q + u64::from(up), k_hi - 1);
+    if r % 10 == 0 {
+        // Eight, four, two, then one zero at a time (r < 2^53 has at most
+        // 15 trailing zeros). v is no integer, so no cut reaches k = 0.
+        while r % 100_000_000 == 0 && k > 8 {
+            r /= 100_000_000;
+            k -= 8;
+        }
+        for (zeros, pow) in [(4, 10_000), (2, 100), (1, 10)] {
+            if r % pow == 0 && k > zeros {
+                r /= pow;
+                k -= zeros;
+            }
+        }
+    }
+    (k, r)
 }
 
 #[inline(always)]
