@@ -9,7 +9,9 @@
 //! values (`cargo test --release num -- --ignored` for the long run).
 //!
 //! # The fast path
-//! A finite `v` with `|v| < 2^53` that is an integer prints as one.
+//! A finite `v` with `|v| < 2^53` that is an integer prints as one; one
+//! below 10^12 that is the double nearest a decimal of three places (a
+//! trace's times, rounded to the microsecond) prints as that decimal.
 //! Otherwise, when `v` is normal and not a power of two, `|v| = m * 2^-s`
 //! with `2^52 <= m < 2^53` and `s >= 1`, and the half-width of the interval
 //! of reals that round to `v` is `2^-s / 2` on both sides. A decimal with `k`
@@ -304,7 +306,12 @@ pub fn write_f64(out: &mut [u8], v: f64) -> Option<usize> {
     if exp == 0 || frac == 0 {
         return None;
     }
-    let (k, r) = shortest(frac | (1u64 << 52), 1075 - exp)?;
+    // On the microsecond grid: three places at most.
+    if let Some(n) = micros_of(a) {
+        return Some(write_micros(out, sign, n));
+    }
+    let (m, s) = (frac | (1u64 << 52), 1075 - exp);
+    let (k, r) = shortest(m, s)?;
     // r's 20 digits, zero-padded, end at tmp[DIGITS_END]; the zeros before
     // them are the leading zeros of a number with more places than r has
     // digits. The point goes k from the right. The integer part is v's (no
@@ -323,6 +330,58 @@ pub fn write_f64(out: &mut [u8], v: f64) -> Option<usize> {
     let at = sign + int_len + 1;
     out[at..at + 32].copy_from_slice(&tmp[point..point + 32]);
     Some(at + k)
+}
+
+/// The whole microseconds below which [`write_micros`] prints the shortest
+/// decimal of the ms (`n / 1000` below 10^12, as [`micros_of`] explains).
+pub const MICROS_MAX: u64 = 1_000_000_000_000_000;
+
+/// `n` when `a` (positive, below 10^12) is the double nearest `n / 1000`,
+/// `n >= 1`: on the microsecond grid, as a trace's offsets and durations
+/// are (`core::trace` rounds them so). Below 10^12 two such decimals are
+/// more than an ulp apart, so `n / 1000` is then the only decimal of three
+/// places or fewer that reads back as `a`: the shortest, its trailing zeros
+/// cut. `a = m 2^-s` is the double nearest `n / 1000` iff they are less
+/// than half an ulp apart, `|1000 m - n 2^s| < 500` (a tie cannot happen:
+/// `n / 1000` would be a dyadic rational of at most 53 bits), exact in a
+/// u128 for `s <= 63` (which `n >= 1` implies). Not for a power of two,
+/// whose interval is lopsided, nor a subnormal.
+#[inline(always)]
+pub fn micros_of(a: f64) -> Option<u64> {
+    let bits = a.to_bits();
+    let (exp, frac) = (((bits >> 52) & 0x7ff) as u32, bits & ((1u64 << 52) - 1));
+    if !(a > 0.0 && a < 1e12) || exp == 0 || frac == 0 {
+        return None;
+    }
+    let (m, s) = (frac | (1u64 << 52), 1075 - exp);
+    let n = (a * 1000.0 + 0.5) as i64 as u64;
+    let near = ((n as u128) << s.min(63)).abs_diff(m as u128 * 1000) < 500;
+    (n != 0 && s <= 63 && near).then_some(n)
+}
+
+/// Writes `n / 1000` (`n <` [`MICROS_MAX`]) after the sign
+/// `write_f64` put at `out[0]` (`sign` is 0 or 1): the integer part, the
+/// point, and the three places with their trailing zeros cut (no point for
+/// a multiple of 1000). `out` must hold `sign + 20` bytes. Returns the
+/// length.
+#[inline(always)]
+pub fn write_micros(out: &mut [u8], sign: usize, n: u64) -> usize {
+    let frac = n % 1000;
+    if frac == 0 {
+        let len = decimal_len(n / 1000);
+        digits_to(n / 1000, len, out, sign + len);
+        return sign + len;
+    }
+    let places = 3 - usize::from(frac.is_multiple_of(10)) - usize::from(frac.is_multiple_of(100));
+    let int = n / 1000;
+    let len = decimal_len(int);
+    digits_to(int, len, out, sign + len);
+    let at = sign + len;
+    out[at] = b'.';
+    out[at + 1] = b'0' + (frac / 100) as u8;
+    let d = (frac % 100) as usize * 2;
+    out[at + 2..at + 4].copy_from_slice(&PAIRS[d..d + 2]);
+    at + 1 + places
 }
 
 /// Where `write_f64`'s 20 digits end in its 80-byte scratch: up to 27

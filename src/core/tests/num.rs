@@ -28,6 +28,17 @@ fn sweep(rng: &mut Ids, count: usize) {
         if v.is_finite() {
             same(v);
         }
+        // On the microsecond grid (a trace's times), at every magnitude up
+        // to past its path's edge at 10^12, and the doubles either side.
+        let us = (rng.span_id() % 10u64.pow(1 + (rng.span_id() % 17) as u32)) as f64 / 1000.0;
+        for w in [
+            us,
+            f64::from_bits(us.to_bits() + 1),
+            f64::from_bits(us.to_bits().saturating_sub(1)),
+        ] {
+            same(w);
+            same(-w);
+        }
         // Every magnitude the fast path takes, and past its edges.
         let e = (rng.span_id() % 90) as i32 - 30;
         same((rng.span_id() >> 11) as f64 * 2f64.powi(e - 53));
