@@ -15,6 +15,12 @@ function hex (digits) {
   return s === '0'.repeat(digits) ? hex(digits) : s
 }
 
+/** ms rounded to the microsecond, as SegmentStore gives a trace's offsets and durations. */
+function micros (v) {
+  const y = v * 1000
+  return Math.abs(y) < 2 ** 53 ? Math.round(y) / 1000 + 0 : v
+}
+
 class ReferenceStore {
   constructor (options = {}) {
     this.maxSegments = options.maxSegmentsPerTransaction ?? 900
@@ -116,9 +122,9 @@ class ReferenceStore {
         id: ids.get(s),
         parentId: s.parent === null ? null : ids.get(s.parent),
         name: s.name,
-        start: lo - t0,
-        duration: hi - lo,
-        exclusive,
+        start: micros(lo - t0),
+        duration: micros(hi - lo),
+        exclusive: micros(exclusive),
         attributes: s.attributes,
         truncated: s !== list[0] && Number.isNaN(s.end)
       }
@@ -128,7 +134,7 @@ class ReferenceStore {
       traceId: hex(32),
       name: list[0].name,
       startTime: performance.timeOrigin + t0,
-      duration: ends.get(list[0]) - t0,
+      duration: micros(ends.get(list[0]) - t0),
       segmentCount: list.length,
       droppedSegments: txn.dropped,
       segments

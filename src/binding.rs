@@ -27,7 +27,7 @@ use crate::core::layout::{
 };
 use crate::core::strings::{free_read, read_arena_into, Arena, ArenaSeg, ArenaTexts, Strings};
 use crate::core::table::{self, Table, TableError, Taken, WalkScratch};
-use crate::core::trace::{assemble, assemble_into, AssembleScratch, EarlyIds, Trace};
+use crate::core::trace::{assemble, assemble_into, AssembleScratch, EarlyIds, Time, Trace};
 
 fn to_js(e: TableError) -> Error {
     let status = match e {
@@ -162,16 +162,16 @@ pub fn finish(
     out[OUT_COUNT] = trace.rows.len() as f64;
     out[OUT_DROPPED] = trace.dropped as f64;
     out[OUT_START] = trace.start;
-    out[OUT_DURATION] = trace.duration;
+    out[OUT_DURATION] = trace.duration.ms;
     let mut ids: Vec<u8> = Vec::with_capacity(32 + 16 * trace.rows.len());
     push_hex(&mut ids, trace.trace_id, 32);
     for (k, row) in trace.rows.iter().enumerate() {
         let o = OUT_HEADER + OUT_ROW * k;
         out[o + ROW_SLOT] = taken.slots[row.index] as f64;
         out[o + ROW_PARENT] = row.parent_row.map_or(-1.0, |p| p as f64);
-        out[o + ROW_START] = row.start;
-        out[o + ROW_DURATION] = row.duration;
-        out[o + ROW_EXCLUSIVE] = row.exclusive;
+        out[o + ROW_START] = row.start.ms;
+        out[o + ROW_DURATION] = row.duration.ms;
+        out[o + ROW_EXCLUSIVE] = row.exclusive.ms;
         out[o + ROW_TRUNCATED] = if row.truncated { 1.0 } else { 0.0 };
         push_hex(&mut ids, row.id as u128, 16);
     }
@@ -292,7 +292,7 @@ fn assemble_and_write(
     let trace = trace.get_or_insert_with(|| Trace {
         trace_id: 0,
         start: 0.0,
-        duration: 0.0,
+        duration: Time::from_ms(0.0),
         dropped: 0,
         rows: Vec::new(),
     });

@@ -14,7 +14,7 @@
 
 const assert = require('node:assert/strict')
 const { performance } = require('node:perf_hooks')
-const { MAX_HANDLE, HEX16, HEX32, refCut, unionLength } = require('./store-util')
+const { MAX_HANDLE, HEX16, HEX32, refCut, unionLength, toMicros } = require('./store-util')
 
 const ZERO16 = '0'.repeat(16)
 const ZERO32 = '0'.repeat(32)
@@ -140,9 +140,9 @@ class StoreModel {
         handle: x,
         parent: r.parent,
         name: r.name,
-        start: r.start - t0,
-        duration: c.end - c.start,
-        exclusive: Math.max(0, (c.end - c.start) - unionLength(spans)),
+        start: toMicros(r.start - t0),
+        duration: toMicros(c.end - c.start),
+        exclusive: toMicros(Math.max(0, (c.end - c.start) - unionLength(spans))),
         attributes,
         truncated: c.truncated,
         spanId: r.spanId
@@ -152,7 +152,7 @@ class StoreModel {
       traceId: txn.traceId,
       name: this.recs.get(root).name,
       startTime: performance.timeOrigin + t0,
-      duration: closed.get(root).end - t0,
+      duration: toMicros(closed.get(root).end - t0),
       segmentCount: hs.length,
       droppedSegments: txn.dropped,
       rows

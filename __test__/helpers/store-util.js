@@ -153,6 +153,17 @@ function unionLength (spans) {
  * name, start, end (NaN while open), attrs (Map or [k, v] list) }.
  * `endTime`: the time the transaction is ended at. `dropped`: drop count.
  */
+/**
+ * A trace's offsets and durations as the store gives them: ms rounded to the
+ * microsecond, ties up, +0 for zero; as they are where `v * 1000` is 2^53
+ * or more in size (src/core/trace.rs `micros`). Written apart from it, with
+ * Math.round.
+ */
+function toMicros (v) {
+  const y = v * 1000
+  return Math.abs(y) < 2 ** 53 ? Math.round(y) / 1000 + 0 : v
+}
+
 function expectedTrace (segs, endTime, dropped) {
   const n = segs.length
   const closed = segs.map((s, i) => {
@@ -169,7 +180,7 @@ function expectedTrace (segs, endTime, dropped) {
       const b = Math.min(closed[j].end, c.end)
       if (b > a) spans.push([a, b])
     }
-    return Math.max(0, (c.end - c.start) - unionLength(spans))
+    return toMicros(Math.max(0, (c.end - c.start) - unionLength(spans)))
   })
   const order = [0]
   const rest = []
@@ -182,7 +193,7 @@ function expectedTrace (segs, endTime, dropped) {
   return {
     name: segs[0].name,
     startTime: performance.timeOrigin + t0,
-    duration: closed[0].end - t0,
+    duration: toMicros(closed[0].end - t0),
     segmentCount: n,
     droppedSegments: dropped,
     segments: order.map((i) => {
@@ -192,8 +203,8 @@ function expectedTrace (segs, endTime, dropped) {
       return {
         parent: segs[i].parent === null ? null : rowOf[segs[i].parent],
         name: segs[i].name,
-        start: segs[i].start - t0,
-        duration: closed[i].end - closed[i].start,
+        start: toMicros(segs[i].start - t0),
+        duration: toMicros(closed[i].end - closed[i].start),
         exclusive: exclusive[i],
         attributes: entries(attrs),
         truncated: closed[i].truncated
@@ -217,5 +228,6 @@ module.exports = {
   normalize,
   expectedTrace,
   unionLength,
+  toMicros,
   isHandleValue
 }

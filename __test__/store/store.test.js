@@ -385,6 +385,39 @@ describe('SegmentStore', () => {
   })
 
   describe('endTransaction', () => {
+    describe('times', () => {
+      /** A root at t0 with one child; both ended. */
+      const build = (s, t0, start, end, rootEnd) => {
+        const R = s.startTransaction('R', t0)
+        s.endSegment(s.startSegment(R, 'A', start), end)
+        s.endSegment(R, rootEnd)
+        return R
+      }
+
+      it('offsets, durations and exclusive times are rounded to the microsecond; startTime is not', () => {
+        const s = new SegmentStore()
+        const t0 = 1000.0001234
+        const args = [t0, t0 + 0.0014999, t0 + 2.2225001, t0 + 10.0000004]
+        const t = s.endTransaction(build(s, ...args))
+        assert.deepEqual(rows(t), [
+          ['R', null, 0, 10, 7.779, false],
+          ['A', 'R', 0.001, 2.221, 2.221, false]
+        ])
+        assert.equal(t.duration, 10)
+        assert.equal(t.startTime, performance.timeOrigin + t0)
+        const json = s.endTransactionJSON(build(s, ...args))
+        assert.match(json, /"start":0\.001,"duration":2\.221,"exclusive":2\.221,/)
+        assert.match(json, /"start":0,"duration":10,"exclusive":7\.779,/)
+      })
+
+      it('a time halfway between two microseconds goes up', () => {
+        // Exact binary fractions: 62.5 µs and 1062.5 µs.
+        const s = new SegmentStore()
+        const t = s.endTransaction(build(s, 1000, 1000.0625, 1001.125, 1002))
+        assert.deepEqual(rows(t)[1], ['A', 'R', 0.063, 1.063, 1.063, false])
+      })
+    })
+
     describe('exclusive times', () => {
       it('overlapping, nested, out-of-order and clipped children', () => {
         const s = new SegmentStore()

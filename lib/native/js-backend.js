@@ -194,6 +194,20 @@ function rustDisplay (v) {
 }
 
 /** An f64 as json.rs's `push_num` writes it: non-finite numbers are null. */
+/**
+ * trace.rs `micros`: `v` ms rounded to the nearest microsecond, ties up, by
+ * the same operations (so to the bit), `+0` for zero; `v` itself where
+ * `v * 1000` is 2^53 or more in size, or not a number.
+ */
+function micros (v) {
+  const y = v * 1000
+  if (!(Math.abs(y) < 9007199254740992)) return v
+  let f = Math.trunc(y) + 0
+  if (f > y) f -= 1
+  if (y - f >= 0.5) f += 1
+  return f / 1000
+}
+
 function jsonNum (v) {
   if (v - v !== 0) return 'null'
   if (v === 0) return 1 / v < 0 ? '-0' : '0'
@@ -1041,16 +1055,16 @@ function finish (m, handle, end, out) {
   out[OUT_COUNT] = n
   out[OUT_DROPPED] = takenDropped
   out[OUT_START] = t0
-  out[OUT_DURATION] = aEnd[0] - t0
+  out[OUT_DURATION] = micros(aEnd[0] - t0)
   for (let k = 0; k < n; k++) {
     const i = aOrder[k]
     const o = OUT_HEADER + OUT_ROW * k
     const p = wParents[i]
     out[o + ROW_SLOT] = wSlots[i]
     out[o + ROW_PARENT] = p < 0 ? -1 : aRowOf[p]
-    out[o + ROW_START] = aStart[i] - t0
-    out[o + ROW_DURATION] = aEnd[i] - aStart[i]
-    out[o + ROW_EXCLUSIVE] = aExcl[i]
+    out[o + ROW_START] = micros(aStart[i] - t0)
+    out[o + ROW_DURATION] = micros(aEnd[i] - aStart[i])
+    out[o + ROW_EXCLUSIVE] = micros(aExcl[i])
     out[o + ROW_TRUNCATED] = i !== 0 && Number.isNaN(m[eb + wSlots[i]]) ? 1 : 0
   }
   return randomIds(n)
@@ -1093,7 +1107,7 @@ function finishTrace (m, cap, handle, end, timeOrigin, ids, count) {
   const eb = HEADER_LEN + C_END * cap
   let json = '{"traceId":"' + traceId + '","name":' + sName[0] +
     ',"startTime":' + jsonNum(timeOrigin + t0) +
-    ',"duration":' + jsonNum(aEnd[0] - t0) +
+    ',"duration":' + jsonNum(micros(aEnd[0] - t0)) +
     ',"segmentCount":' + n +
     ',"droppedSegments":' + jsonNum(takenDropped) +
     ',"segments":['
@@ -1104,9 +1118,9 @@ function finishTrace (m, cap, handle, end, timeOrigin, ids, count) {
     json += (k > 0 ? ',{"id":"' : '{"id":"') + rowIds[k] +
       (p < 0 ? '","parentId":null,"name":' : '","parentId":"' + rowIds[aRowOf[p]] + '","name":') +
       sName[i] +
-      ',"start":' + jsonNum(aStart[i] - t0) +
-      ',"duration":' + jsonNum(aEnd[i] - aStart[i]) +
-      ',"exclusive":' + jsonNum(aExcl[i]) +
+      ',"start":' + jsonNum(micros(aStart[i] - t0)) +
+      ',"duration":' + jsonNum(micros(aEnd[i] - aStart[i])) +
+      ',"exclusive":' + jsonNum(micros(aExcl[i])) +
       ',"attributes":{' + sAttributes[i] +
       (i !== 0 && Number.isNaN(own) ? '},"truncated":true}' : '},"truncated":false}')
   }

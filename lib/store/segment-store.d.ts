@@ -27,11 +27,11 @@ export interface FinishedSegment {
   /** The parent's id; null for the root. */
   parentId: string | null
   name: string
-  /** Offset of the start from the transaction's start, ms. */
+  /** Offset of the start from the transaction's start, ms, rounded to the microsecond (as are `duration` and `exclusive`). */
   start: number
-  /** ms. */
+  /** ms, rounded to the microsecond. */
   duration: number
-  /** Duration minus the union of the direct children's intervals, clipped to this segment's own. */
+  /** Duration minus the union of the direct children's intervals, clipped to this segment's own; ms, rounded to the microsecond. */
   exclusive: number
   attributes: Record<string, AttributeValue>
   /** The segment was still open when its transaction ended; it was closed at the transaction's end. */
@@ -43,9 +43,9 @@ export interface FinishedTrace {
   traceId: string
   /** The root segment's name. */
   name: string
-  /** Epoch milliseconds (performance.timeOrigin + the root's start). */
+  /** Epoch milliseconds (performance.timeOrigin + the root's start), not rounded. */
   startTime: number
-  /** The root's duration, ms. */
+  /** The root's duration, ms, rounded to the microsecond. */
   duration: number
   /** Segments recorded, the root included. */
   segmentCount: number

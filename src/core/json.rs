@@ -11,8 +11,8 @@
 //! room ahead in its buffer, so that each write is a copy of known size.
 
 use super::ids::push_hex;
-use super::num::{push_f64, write_f64, ROOM as NUM_ROOM};
-use super::trace::Trace;
+use super::num::{push_f64, write_f64, write_micros, MICROS_MAX, ROOM as NUM_ROOM};
+use super::trace::{Time, Trace};
 
 /// The 8 lowercase hex digits of `x` as ASCII, the first digit in the
 /// lowest byte: nibbles spread one to a byte, then each turned into its
@@ -209,6 +209,22 @@ impl Writer<'_> {
         }
     }
 
+    /// A trace's time (an offset or a duration) as [`Writer::num`] writes
+    /// its ms: from its whole microseconds, on the grid (the shortest
+    /// decimal of the ms, `core::num::write_micros`); needs 32 bytes of room.
+    #[inline(always)]
+    pub(crate) fn time(&mut self, t: Time) {
+        let us = t.us.unsigned_abs();
+        match self.buf.get_mut(self.pos..self.pos + NUM_ROOM) {
+            Some(dst) if t.us != Time::OFF_GRID && us < MICROS_MAX => {
+                dst[0] = b'-';
+                let sign = usize::from(t.us < 0);
+                self.pos += write_micros(dst, sign, us);
+            }
+            _ => self.num(t.ms),
+        }
+    }
+
     /// A number off [`write_f64`]'s fast path: non-finite, huge, tiny or a
     /// power of two, which `{}` may print with hundreds of digits.
     #[cold]
@@ -276,7 +292,7 @@ pub fn write_trace_json<S: Source>(
     w.lit(b",\"startTime\":");
     w.num(time_origin + trace.start);
     w.lit(b",\"duration\":");
-    w.num(trace.duration);
+    w.time(trace.duration);
     w.lit(b",\"segmentCount\":");
     w.num(trace.rows.len() as f64);
     w.lit(b",\"droppedSegments\":");
@@ -297,19 +313,19 @@ pub fn write_trace_json<S: Source>(
         }
         ascii &= texts.write_name(&mut w, row.index);
         w.lit(b",\"start\":");
-        w.num(row.start);
+        w.time(row.start);
         w.lit(b",\"duration\":");
         let from = w.pos;
-        w.num(row.duration);
+        w.time(row.duration);
         let to = w.pos;
         w.lit(b",\"exclusive\":");
-        if row.exclusive.to_bits() == row.duration.to_bits() && to - from <= 32 {
+        if row.exclusive == row.duration && to - from <= 32 {
             // (Room: num left 32 bytes past `to` at least.)
             // A leaf's exclusive time is its duration: copy the digits.
             w.buf.copy_within(from..from + 32, w.pos);
             w.pos += to - from;
         } else {
-            w.num(row.exclusive);
+            w.time(row.exclusive);
         }
         w.lit(b",\"attributes\":{");
         ascii &= texts.write_attributes(&mut w, row.index);

@@ -108,7 +108,8 @@ pub const OUT_COUNT: usize = 0;
 pub const OUT_DROPPED: usize = 1;
 /// Header: the root's start time.
 pub const OUT_START: usize = 2;
-/// Header: the root's duration.
+/// Header: the root's duration (ms rounded to the microsecond, as are the
+/// rows' times: `core::trace::Time`).
 pub const OUT_DURATION: usize = 3;
 /// Length of the header.
 pub const OUT_HEADER: usize = 4;
@@ -116,7 +117,8 @@ pub const OUT_HEADER: usize = 4;
 pub const ROW_SLOT: usize = 0;
 /// Row: the parent's row number, or -1 for the root.
 pub const ROW_PARENT: usize = 1;
-/// Row: start, as an offset from the root's start.
+/// Row: start, as an offset from the root's start, rounded to the
+/// microsecond.
 pub const ROW_START: usize = 2;
 /// Row: duration.
 pub const ROW_DURATION: usize = 3;

@@ -15,6 +15,49 @@ pub struct SegIn {
     pub parent: Option<usize>,
 }
 
+/// A trace's offset or duration: ms rounded to the microsecond, ties up,
+/// kept both ways, so that the JSON prints the whole microseconds (a short
+/// path) and the objects get the ms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Time {
+    /// ms: the double nearest `us / 1000`, `+0` for zero; off the grid, the
+    /// time as it was given.
+    pub ms: f64,
+    /// The same in whole microseconds; [`Time::OFF_GRID`] where `ms * 1000`
+    /// is not below 2^53 in size (or not a number), where doubles are about
+    /// that coarse already.
+    pub us: i64,
+}
+
+impl Time {
+    /// `us` of a time too large for the microsecond grid, or not a number.
+    pub const OFF_GRID: i64 = i64::MIN;
+
+    /// `v` ms rounded to the nearest microsecond, ties up. The pure-JS
+    /// backend does the same operations, so the two agree to the bit.
+    pub fn from_ms(v: f64) -> Time {
+        let y = v * 1000.0;
+        if y.is_nan() || y.abs() >= 9_007_199_254_740_992.0 {
+            return Time {
+                ms: v,
+                us: Time::OFF_GRID,
+            };
+        }
+        // The floor of y, exact below 2^53, as a truncation moved down.
+        let mut f = y as i64;
+        if f as f64 > y {
+            f -= 1;
+        }
+        if y - f as f64 >= 0.5 {
+            f += 1;
+        }
+        Time {
+            ms: f as f64 / 1000.0,
+            us: f,
+        }
+    }
+}
+
 /// One segment of the finished trace, in output order.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Row {
@@ -22,12 +65,12 @@ pub struct Row {
     pub index: usize,
     /// Row of the parent; `None` for the root.
     pub parent_row: Option<usize>,
-    /// Offset of the start from the transaction's start, ms.
-    pub start: f64,
-    pub duration: f64,
+    /// Offset of the start from the transaction's start.
+    pub start: Time,
+    pub duration: Time,
     /// `duration` minus the union of the direct children's intervals, each
-    /// clipped to this segment's own interval.
-    pub exclusive: f64,
+    /// clipped to this segment's own interval (before rounding).
+    pub exclusive: Time,
     /// The segment was still open when its transaction ended.
     pub truncated: bool,
     pub id: u64,
@@ -37,9 +80,10 @@ pub struct Row {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trace {
     pub trace_id: u128,
-    /// The root's start time, ms on the caller's clock.
+    /// The root's start time, ms on the caller's clock (not rounded).
     pub start: f64,
-    pub duration: f64,
+    /// The root's duration.
+    pub duration: Time,
     pub dropped: u64,
     /// Root first, then the others by start time (ties: creation order).
     pub rows: Vec<Row>,
@@ -65,7 +109,7 @@ pub fn assemble(segs: &[SegIn], end: f64, dropped: u64, ids: &mut Ids) -> Trace 
     let mut trace = Trace {
         trace_id: 0,
         start: 0.0,
-        duration: 0.0,
+        duration: Time::from_ms(0.0),
         dropped: 0,
         rows: Vec::new(),
     };
@@ -95,7 +139,7 @@ pub fn assemble_into(
     if n == 0 {
         out.trace_id = ids.trace_id();
         out.start = 0.0;
-        out.duration = 0.0;
+        out.duration = Time::from_ms(0.0);
         return;
     }
     let AssembleScratch {
@@ -172,15 +216,15 @@ pub fn assemble_into(
     out.rows.extend(order.iter().map(|&i| Row {
         index: i,
         parent_row: segs[i].parent.filter(|&p| p < n).map(|p| row_of[p]),
-        start: segs[i].start - t0,
-        duration: ends[i] - segs[i].start,
-        exclusive: exclusive[i],
+        start: Time::from_ms(segs[i].start - t0),
+        duration: Time::from_ms(ends[i] - segs[i].start),
+        exclusive: Time::from_ms(exclusive[i]),
         truncated: segs[i].end.is_nan() && i != 0,
         id: ids.span_id(),
     }));
     out.trace_id = ids.trace_id();
     out.start = t0;
-    out.duration = ends[0] - t0;
+    out.duration = Time::from_ms(ends[0] - t0);
 }
 
 /// Length of the union of `spans`.

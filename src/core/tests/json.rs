@@ -5,7 +5,7 @@ use crate::core::ids::Ids;
 use crate::core::json::{
     push_num, push_str, trace_json, write_trace_json, Source, Writer, PER_ATTRIBUTE,
 };
-use crate::core::trace::{Row, Trace};
+use crate::core::trace::{Row, Time, Trace};
 
 fn u16s(s: &str) -> Vec<u16> {
     s.encode_utf16().collect()
@@ -325,9 +325,9 @@ fn row(index: usize, parent_row: Option<usize>, t: [f64; 3], truncated: bool, id
     Row {
         index,
         parent_row,
-        start: t[0],
-        duration: t[1],
-        exclusive: t[2],
+        start: Time::from_ms(t[0]),
+        duration: Time::from_ms(t[1]),
+        exclusive: Time::from_ms(t[2]),
         truncated,
         id,
     }
@@ -339,7 +339,7 @@ fn trace_json_of_a_small_trace() {
     let trace = Trace {
         trace_id: 0x0123_4567_89ab_cdef_0011_2233_4455_6677,
         start: 2.5,
-        duration: 10.0,
+        duration: Time::from_ms(10.0),
         dropped: 3,
         rows: vec![
             row(0, None, [0.0, 10.0, 6.5], false, 0x1111_1111_1111_1111),
@@ -386,7 +386,7 @@ fn trace_json_without_texts() {
     let trace = Trace {
         trace_id: 1,
         start: 0.0,
-        duration: 0.0,
+        duration: Time::from_ms(0.0),
         dropped: 0,
         rows: vec![row(0, None, [0.0, 0.0, 0.0], false, 2)],
     };
@@ -414,15 +414,32 @@ fn trace_json_writes_long_numbers_everywhere() {
         0.5,
         f64::NAN,
     ];
+    // As given, not on the microsecond grid, so that each goes through
+    // the number printer.
+    let raw = |ms: f64| Time {
+        ms,
+        us: Time::OFF_GRID,
+    };
     for &v in &long {
+        let (r, q) = (raw(v), raw(0.25));
         let trace = Trace {
             trace_id: 7,
             start: v,
-            duration: v,
+            duration: r,
             dropped: 0,
             rows: vec![
-                row(0, None, [v, v, v], false, 1),
-                row(1, Some(0), [v, v, 0.25], true, 2),
+                Row {
+                    start: r,
+                    duration: r,
+                    exclusive: r,
+                    ..row(0, None, [0.0; 3], false, 1)
+                },
+                Row {
+                    start: r,
+                    duration: r,
+                    exclusive: q,
+                    ..row(1, Some(0), [0.0; 3], true, 2)
+                },
             ],
         };
         let texts = Plain::default()
@@ -473,7 +490,7 @@ fn write_trace_json_says_whether_it_is_ascii() {
     let trace = |rows: Vec<Row>| Trace {
         trace_id: 1,
         start: 0.5,
-        duration: 3.0,
+        duration: Time::from_ms(3.0),
         dropped: 0,
         rows,
     };
@@ -512,7 +529,7 @@ fn trace_json_writes_ids_as_lowercase_hex() {
         let trace = Trace {
             trace_id,
             start: 0.0,
-            duration: 0.0,
+            duration: Time::from_ms(0.0),
             dropped: 0,
             rows: vec![
                 row(0, None, [0.0, 0.0, 0.0], false, id),
@@ -528,5 +545,38 @@ fn trace_json_writes_ids_as_lowercase_hex() {
         );
         assert!(got.contains(&want_ids), "{got}");
         assert!(got.contains(&want_child), "{got}");
+    }
+}
+
+/// A trace's times, written from their whole microseconds, are what the
+/// number printer writes for their ms: at every magnitude, below zero, and
+/// past the grid's short path (10^12 ms) and the grid itself (2^53 µs).
+#[test]
+fn trace_json_writes_times_as_the_number_printer_does() {
+    let mut rng = Ids::with_seed(5);
+    for _ in 0..20_000 {
+        let digits = 1 + (rng.span_id() % 19) as i32;
+        let mut v = (rng.span_id() >> 11) as f64 * 2f64.powi(-53) * 10f64.powi(digits - 4);
+        if rng.span_id().is_multiple_of(4) {
+            v = -v;
+        }
+        let t = Time::from_ms(v);
+        let trace = Trace {
+            trace_id: 1,
+            start: 0.0,
+            duration: t,
+            dropped: 0,
+            rows: vec![Row {
+                start: t,
+                duration: t,
+                exclusive: Time::from_ms(0.5),
+                ..row(0, None, [0.0; 3], false, 1)
+            }],
+        };
+        let got = trace_json(&trace, &Plain::default(), 0.0);
+        let n = num(t.ms);
+        for key in ["\"duration\":", "\"start\":"] {
+            assert!(got.contains(&format!("{key}{n},")), "{v} ({t:?}): {got}");
+        }
     }
 }

@@ -4,7 +4,7 @@ use super::json::{Plain, A};
 use crate::core::json::{trace_json, write_trace_json};
 use crate::core::layout::MAX_STRINGS;
 use crate::core::strings::{free_read, read_arena_into, Arena, ArenaTexts, Strings};
-use crate::core::trace::{Row, Trace};
+use crate::core::trace::{Row, Time, Trace};
 
 fn u16s(s: &str) -> Vec<u16> {
     s.encode_utf16().collect()
@@ -167,9 +167,9 @@ fn row(index: usize, parent_row: Option<usize>, id: u64) -> Row {
     Row {
         index,
         parent_row,
-        start: 0.25 * index as f64,
-        duration: 1.5,
-        exclusive: 0.75,
+        start: Time::from_ms(0.25 * index as f64),
+        duration: Time::from_ms(1.5),
+        exclusive: Time::from_ms(0.75),
         truncated: index == 2,
         id,
     }
@@ -211,7 +211,7 @@ fn the_arena_gives_the_json_of_its_texts() {
     let trace = Trace {
         trace_id: 7,
         start: 1.5,
-        duration: 3.0,
+        duration: Time::from_ms(3.0),
         dropped: 1,
         rows: vec![
             row(0, None, 1),
