@@ -162,16 +162,16 @@ pub fn finish(
     out[OUT_COUNT] = trace.rows.len() as f64;
     out[OUT_DROPPED] = trace.dropped as f64;
     out[OUT_START] = trace.start;
-    out[OUT_DURATION] = trace.duration.ms;
+    out[OUT_DURATION] = trace.duration.ms();
     let mut ids: Vec<u8> = Vec::with_capacity(32 + 16 * trace.rows.len());
     push_hex(&mut ids, trace.trace_id, 32);
     for (k, row) in trace.rows.iter().enumerate() {
         let o = OUT_HEADER + OUT_ROW * k;
         out[o + ROW_SLOT] = taken.slots[row.index] as f64;
         out[o + ROW_PARENT] = row.parent_row.map_or(-1.0, |p| p as f64);
-        out[o + ROW_START] = row.start.ms;
-        out[o + ROW_DURATION] = row.duration.ms;
-        out[o + ROW_EXCLUSIVE] = row.exclusive.ms;
+        out[o + ROW_START] = row.start.ms();
+        out[o + ROW_DURATION] = row.duration.ms();
+        out[o + ROW_EXCLUSIVE] = row.exclusive.ms();
         out[o + ROW_TRUNCATED] = if row.truncated { 1.0 } else { 0.0 };
         push_hex(&mut ids, row.id as u128, 16);
     }

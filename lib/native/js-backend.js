@@ -193,21 +193,21 @@ function rustDisplay (v) {
   return Number.isNaN(v) ? 'NaN' : v > 0 ? 'inf' : '-inf'
 }
 
-/** An f64 as json.rs's `push_num` writes it: non-finite numbers are null. */
 /**
- * trace.rs `micros`: `v` ms rounded to the nearest microsecond, ties up, by
+ * trace.rs `Time`: `v` ms rounded to the nearest microsecond, ties up, by
  * the same operations (so to the bit), `+0` for zero; `v` itself where
  * `v * 1000` is 2^53 or more in size, or not a number.
  */
 function micros (v) {
   const y = v * 1000
   if (!(Math.abs(y) < 9007199254740992)) return v
-  let f = Math.trunc(y) + 0
-  if (f > y) f -= 1
-  if (y - f >= 0.5) f += 1
-  return f / 1000
+  // The truncation, moved to the nearest integer: the fraction is exact.
+  const t = Math.trunc(y)
+  const r = y - t
+  return (t + (r >= 0.5 ? 1 : 0) - (r < -0.5 ? 1 : 0)) / 1000
 }
 
+/** An f64 as json.rs's `push_num` writes it: non-finite numbers are null. */
 function jsonNum (v) {
   if (v - v !== 0) return 'null'
   if (v === 0) return 1 / v < 0 ? '-0' : '0'

@@ -221,7 +221,7 @@ impl Writer<'_> {
                 let sign = usize::from(t.us < 0);
                 self.pos += write_micros(dst, sign, us);
             }
-            _ => self.num(t.ms),
+            _ => self.num(t.ms()),
         }
     }
 

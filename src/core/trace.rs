@@ -16,17 +16,16 @@ pub struct SegIn {
 }
 
 /// A trace's offset or duration: ms rounded to the microsecond, ties up,
-/// kept both ways, so that the JSON prints the whole microseconds (a short
-/// path) and the objects get the ms.
+/// held as the whole microseconds, so that the JSON prints them (a short
+/// path) and the ms ([`Time::ms`]) are computed only for the objects.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Time {
-    /// ms: the double nearest `us / 1000`, `+0` for zero; off the grid, the
-    /// time as it was given.
-    pub ms: f64,
-    /// The same in whole microseconds; [`Time::OFF_GRID`] where `ms * 1000`
-    /// is not below 2^53 in size (or not a number), where doubles are about
+    /// The whole microseconds; [`Time::OFF_GRID`] where `given * 1000` is
+    /// not below 2^53 in size (or not a number), where doubles are about
     /// that coarse already.
     pub us: i64,
+    /// The time as it was given, ms, before rounding.
+    pub given: f64,
 }
 
 impl Time {
@@ -35,25 +34,31 @@ impl Time {
 
     /// `v` ms rounded to the nearest microsecond, ties up. The pure-JS
     /// backend does the same operations, so the two agree to the bit.
+    #[inline(always)]
     pub fn from_ms(v: f64) -> Time {
         let y = v * 1000.0;
         if y.is_nan() || y.abs() >= 9_007_199_254_740_992.0 {
             return Time {
-                ms: v,
                 us: Time::OFF_GRID,
+                given: v,
             };
         }
-        // The floor of y, exact below 2^53, as a truncation moved down.
-        let mut f = y as i64;
-        if f as f64 > y {
-            f -= 1;
-        }
-        if y - f as f64 >= 0.5 {
-            f += 1;
-        }
-        Time {
-            ms: f as f64 / 1000.0,
-            us: f,
+        // y's truncation, moved to the nearest integer, ties up: the
+        // fraction `y - t` is exact, and in (-1, 1).
+        let t = y as i64;
+        let r = y - t as f64;
+        let us = t + i64::from(r >= 0.5) - i64::from(r < -0.5);
+        Time { us, given: v }
+    }
+
+    /// The ms: the double nearest `us / 1000`, `+0` for zero; off the grid,
+    /// the time as it was given.
+    #[inline]
+    pub fn ms(&self) -> f64 {
+        if self.us == Time::OFF_GRID {
+            self.given
+        } else {
+            self.us as f64 / 1000.0
         }
     }
 }

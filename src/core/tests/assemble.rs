@@ -22,7 +22,7 @@ fn row(t: &Trace, index: usize) -> Row {
 
 /// Exclusive time of input segment `index`.
 fn excl(t: &Trace, index: usize) -> f64 {
-    row(t, index).exclusive.ms
+    row(t, index).exclusive.ms()
 }
 
 #[test]
@@ -37,13 +37,13 @@ fn an_empty_transaction_has_no_rows() {
 fn a_lone_root() {
     let t = assemble(&[seg(10.0, 12.25, None)], 99.0, 7, &mut Ids::with_seed(1));
     assert_eq!(t.start, 10.0);
-    assert_eq!(t.duration.ms, 2.25);
+    assert_eq!(t.duration.ms(), 2.25);
     assert_eq!(t.dropped, 7);
     assert_eq!(t.rows.len(), 1);
     let r = t.rows[0];
     assert_eq!((r.index, r.parent_row, r.truncated), (0, None, false));
     assert_eq!(
-        (r.start.ms, r.duration.ms, r.exclusive.ms),
+        (r.start.ms(), r.duration.ms(), r.exclusive.ms()),
         (0.0, 2.25, 2.25)
     );
 }
@@ -70,10 +70,10 @@ fn rows_are_root_first_then_by_start_then_creation_order() {
         }
     }
     // Starts are offsets from the root's start.
-    assert_eq!(row(&t, 5).start.ms, -1.0);
-    assert_eq!(row(&t, 1).start.ms, 2.25);
+    assert_eq!(row(&t, 5).start.ms(), -1.0);
+    assert_eq!(row(&t, 1).start.ms(), 2.25);
     assert_eq!(t.start, 10.0);
-    assert_eq!(t.duration.ms, 10.0);
+    assert_eq!(t.duration.ms(), 10.0);
 }
 
 #[test]
@@ -85,13 +85,22 @@ fn open_segments_are_closed_at_the_end() {
         seg(12.5, OPEN, Some(2)),
     ];
     let t = run(&segs, 20.5);
-    assert_eq!(t.duration.ms, 10.5);
+    assert_eq!(t.duration.ms(), 10.5);
     let root = row(&t, 0);
-    assert_eq!((root.duration.ms, root.truncated), (10.5, false));
-    assert_eq!((row(&t, 1).duration.ms, row(&t, 1).truncated), (9.5, true));
-    assert_eq!((row(&t, 2).duration.ms, row(&t, 2).truncated), (1.0, false));
+    assert_eq!((root.duration.ms(), root.truncated), (10.5, false));
+    assert_eq!(
+        (row(&t, 1).duration.ms(), row(&t, 1).truncated),
+        (9.5, true)
+    );
+    assert_eq!(
+        (row(&t, 2).duration.ms(), row(&t, 2).truncated),
+        (1.0, false)
+    );
     // An open grandchild outlives its closed parent: closed at the end too.
-    assert_eq!((row(&t, 3).duration.ms, row(&t, 3).truncated), (8.0, true));
+    assert_eq!(
+        (row(&t, 3).duration.ms(), row(&t, 3).truncated),
+        (8.0, true)
+    );
 }
 
 #[test]
@@ -103,14 +112,14 @@ fn an_end_before_the_start_is_the_start() {
     ];
     // The transaction "ends" at 14: before the open segment's start.
     let t = run(&segs, 14.0);
-    assert_eq!(t.duration.ms, 0.0);
-    assert_eq!(row(&t, 0).duration.ms, 0.0);
-    assert_eq!(row(&t, 1).duration.ms, 0.0);
-    assert_eq!(row(&t, 2).duration.ms, 0.0);
+    assert_eq!(t.duration.ms(), 0.0);
+    assert_eq!(row(&t, 0).duration.ms(), 0.0);
+    assert_eq!(row(&t, 1).duration.ms(), 0.0);
+    assert_eq!(row(&t, 2).duration.ms(), 0.0);
     assert!(row(&t, 2).truncated);
     assert!(!row(&t, 1).truncated);
     for r in &t.rows {
-        assert_eq!(r.exclusive.ms, 0.0);
+        assert_eq!(r.exclusive.ms(), 0.0);
     }
 }
 
@@ -207,11 +216,11 @@ fn children_are_clipped_to_the_parent() {
 fn a_child_past_the_end_of_the_root() {
     let t = run(&[seg(0.0, 10.0, None), seg(8.0, 12.25, Some(0))], 30.0);
     assert_eq!(excl(&t, 0), 8.0);
-    assert_eq!(row(&t, 1).duration.ms, 4.25);
+    assert_eq!(row(&t, 1).duration.ms(), 4.25);
     // An open child of an open root ends with the transaction.
     let t = run(&[seg(0.0, OPEN, None), seg(8.0, OPEN, Some(0))], 12.25);
     assert_eq!(excl(&t, 0), 8.0);
-    assert_eq!(row(&t, 1).duration.ms, 4.25);
+    assert_eq!(row(&t, 1).duration.ms(), 4.25);
 }
 
 #[test]
@@ -291,7 +300,7 @@ fn assembles_what_the_table_hands_out() {
         &mut Ids::with_seed(5),
     );
     assert_eq!(t.dropped, 1);
-    assert_eq!(t.duration.ms, 10.0);
+    assert_eq!(t.duration.ms(), 10.0);
     let order: Vec<usize> = t.rows.iter().map(|r| r.index).collect();
     assert_eq!(order, vec![0, 3, 1, 2]);
     assert_eq!(excl(&t, 0), 10.0 - 9.75); // a open until 110, c: [100.25, 110]
@@ -361,12 +370,12 @@ fn exclusive_matches_a_cell_counting_reference() {
             }
             let r = row(&t, i);
             assert_eq!(
-                r.exclusive.ms,
+                r.exclusive.ms(),
                 free_cells as f64 * 0.25,
                 "segment {i} of {segs:?}"
             );
-            assert_eq!(r.duration.ms, hi - lo);
-            assert_eq!(r.start.ms, segs[i].start - segs[0].start);
+            assert_eq!(r.duration.ms(), hi - lo);
+            assert_eq!(r.start.ms(), segs[i].start - segs[0].start);
             assert_eq!(r.truncated, i != 0 && segs[i].end.is_nan());
         }
         // Row order: root, then non-decreasing starts, ties by index.
@@ -443,59 +452,42 @@ fn early_ids_reject_bad_input() {
 
 #[test]
 fn times_are_rounded_to_the_microsecond_ties_up() {
-    let t = Time::from_ms;
-    assert_eq!(
-        t(1.2344999),
-        Time {
-            ms: 1.234,
-            us: 1234
-        }
-    );
-    assert_eq!(
-        t(1.2345001),
-        Time {
-            ms: 1.235,
-            us: 1235
-        }
-    );
+    let t = |v: f64| {
+        let x = Time::from_ms(v);
+        assert_eq!(x.given.to_bits(), v.to_bits());
+        (x.ms(), x.us)
+    };
+    assert_eq!(t(1.2344999), (1.234, 1234));
+    assert_eq!(t(1.2345001), (1.235, 1235));
+    assert_eq!(t(-1.2345001), (-1.235, -1235));
+    assert_eq!(t(-1.2344999), (-1.234, -1234));
     // Exact ties (v * 1000 is exactly k + 0.5) go up, below zero too.
-    assert_eq!(t(0.0625), Time { ms: 0.063, us: 63 });
-    assert_eq!(
-        t(-0.0625),
-        Time {
-            ms: -0.062,
-            us: -62
-        }
-    );
-    assert_eq!(
-        t(-1.2345001),
-        Time {
-            ms: -1.235,
-            us: -1235
-        }
-    );
+    assert_eq!(t(0.0625), (0.063, 63));
+    assert_eq!(t(-0.0625), (-0.062, -62));
     // Zero is +0 whatever its sign, and so is what rounds to it.
     for v in [0.0, -0.0, 0.0004, -0.0004] {
-        let z = t(v);
-        assert_eq!((z.ms.to_bits(), z.us), (0, 0), "{v}");
+        let (ms, us) = t(v);
+        assert_eq!((ms.to_bits(), us), (0, 0), "{v}");
     }
     // Where v * 1000 is 2^53 or more, or not a number: as it was.
     for v in [9.1e12, -9.1e12, 1e300, f64::MAX] {
-        assert_eq!(
-            t(v),
-            Time {
-                ms: v,
-                us: Time::OFF_GRID
-            }
-        );
+        assert_eq!(t(v), (v, Time::OFF_GRID));
     }
-    let nan = t(f64::NAN);
-    assert!(nan.ms.is_nan() && nan.us == Time::OFF_GRID);
-    assert_eq!(
-        t(1e12),
-        Time {
-            ms: 1e12,
-            us: 1_000_000_000_000_000
+    let (nan, us) = t(f64::NAN);
+    assert!(nan.is_nan() && us == Time::OFF_GRID);
+    assert_eq!(t(1e12), (1e12, 1_000_000_000_000_000));
+    // Against the plain definition, floor(y + 1/2) taken exactly, on many
+    // values of every sign and size.
+    let mut rng = Ids::with_seed(9);
+    for _ in 0..100_000 {
+        let e = (rng.span_id() % 60) as i32 - 20;
+        let mut v = (rng.span_id() >> 11) as f64 * 2f64.powi(e - 53);
+        if rng.span_id().is_multiple_of(2) {
+            v = -v;
         }
-    );
+        let y = v * 1000.0;
+        let f = y.floor();
+        let want = if y - f >= 0.5 { f + 1.0 } else { f };
+        assert_eq!(t(v).1, want as i64, "{v}");
+    }
 }

@@ -416,9 +416,9 @@ fn trace_json_writes_long_numbers_everywhere() {
     ];
     // As given, not on the microsecond grid, so that each goes through
     // the number printer.
-    let raw = |ms: f64| Time {
-        ms,
+    let raw = |given: f64| Time {
         us: Time::OFF_GRID,
+        given,
     };
     for &v in &long {
         let (r, q) = (raw(v), raw(0.25));
@@ -574,7 +574,7 @@ fn trace_json_writes_times_as_the_number_printer_does() {
             }],
         };
         let got = trace_json(&trace, &Plain::default(), 0.0);
-        let n = num(t.ms);
+        let n = num(t.ms());
         for key in ["\"duration\":", "\"start\":"] {
             assert!(got.contains(&format!("{key}{n},")), "{v} ({t:?}): {got}");
         }

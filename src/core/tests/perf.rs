@@ -185,7 +185,7 @@ fn perf_finish_json() {
         let nums: Vec<f64> = trace
             .rows
             .iter()
-            .flat_map(|r| [r.start.ms, r.duration.ms, r.exclusive.ms])
+            .flat_map(|r| [r.start.ms(), r.duration.ms(), r.exclusive.ms()])
             .collect();
         per_segment("3 push_num", n, 2000, |_| {
             for &v in &nums {
