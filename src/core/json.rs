@@ -11,7 +11,7 @@
 //! room ahead in its buffer, so that each write is a copy of known size.
 
 use super::ids::push_hex;
-use super::num::{push_f64, write_f64, write_micros, MICROS_MAX, ROOM as NUM_ROOM};
+use super::num::{push_f64, write_f64, write_micros, write_u64, MICROS_MAX, ROOM as NUM_ROOM};
 use super::trace::{Time, Trace};
 
 /// The 8 lowercase hex digits of `x` as ASCII, the first digit in the
@@ -197,12 +197,19 @@ impl Writer<'_> {
     /// A number as [`push_num`] writes it (needs 32 bytes of room: it
     /// writes at most 30 and uses the scratch [`Writer::room`] keeps past
     /// the room; takes more itself for the rare number that prints longer).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn num(&mut self, v: f64) {
-        let written = match self.buf.get_mut(self.pos..self.pos + NUM_ROOM) {
-            Some(dst) => write_f64(dst, v),
-            None => None,
+        let Some(dst) = self.buf.get_mut(self.pos..self.pos + NUM_ROOM) else {
+            return self.long_num(v);
         };
+        // A whole number below 2^32 (a count, a size, a status: most
+        // numeric attributes) here, inlined; `-0` (sign bit set) is not.
+        let small = v as u32;
+        if small as f64 == v && v.is_sign_positive() {
+            self.pos += write_u64(dst, small as u64);
+            return;
+        }
+        let written = write_f64(dst, v);
         match written {
             Some(n) => self.pos += n,
             None => self.long_num(v),

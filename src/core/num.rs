@@ -128,6 +128,15 @@ pub fn push_u64(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
+/// Writes the decimal digits of `n` at the start of `out` (which must hold
+/// 20 bytes), and returns how many.
+#[inline(always)]
+pub fn write_u64(out: &mut [u8], n: u64) -> usize {
+    let len = decimal_len(n);
+    digits_to(n, len, out, len);
+    len
+}
+
 /// 5^k for k in 0..=27 (5^27 < 2^63).
 const POW5: [u64; 28] = {
     let mut t = [1u64; 28];
@@ -294,10 +303,7 @@ pub fn write_f64(out: &mut [u8], v: f64) -> Option<usize> {
     out[0] = b'-';
     // Exact: a is below 2^53.
     if (a as i64) as f64 == a {
-        let n = a as i64 as u64;
-        let len = decimal_len(n);
-        digits_to(n, len, out, sign + len);
-        return Some(sign + len);
+        return Some(sign + write_u64(&mut out[sign..], a as i64 as u64));
     }
     let exp = ((bits >> 52) & 0x7ff) as u32;
     let frac = bits & ((1u64 << 52) - 1);

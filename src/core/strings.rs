@@ -73,7 +73,8 @@ struct Edit {
 
 /// True when `v` is a whole number in `0..bound` (`bound` at most 2^53).
 fn whole_below(v: f64, bound: f64) -> bool {
-    v >= 0.0 && v < bound && (v as u64) as f64 == v
+    // (A signed conversion, the one instruction: v is below 2^53.)
+    v >= 0.0 && v < bound && (v as i64) as f64 == v
 }
 
 impl Strings {
