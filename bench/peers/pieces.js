@@ -11,6 +11,9 @@
 // Variants, each adding one piece:
 //   untraced  the workload alone (bench/peers/contenders/untraced.js)
 //   floor     one raw AsyncLocalStorage.run per span (contenders/floor.js)
+//   settle    and one `.then` per span and per transaction on the promise
+//             that run returns, with two shared reactions: what any tracer
+//             that ends a span when its work settles pays at the least
 //   manager   our ALS manager: runInContext per transaction, getContext and
 //             runAndEnd per span, over a stand-in store that ends nothing
 //   store     a real SegmentStore: startSegment, runAndEnd's endSegment and
@@ -24,7 +27,7 @@ const { parseOptions } = require('../lib/args')
 const { summarize, fmtNs } = require('../lib/stats')
 const workload = require('./workload')
 
-const VARIANTS = ['untraced', 'floor', 'manager', 'store', 'full']
+const VARIANTS = ['untraced', 'floor', 'settle', 'manager', 'store', 'full']
 const root = path.join(__dirname, '..', '..')
 
 /** Variants that are peers contenders as they are (bench/peers/contenders/). */
@@ -38,6 +41,14 @@ async function tracerFor (variant) {
   if (variant in CONTENDERS) {
     const inst = await require(`./contenders/${CONTENDERS[variant]}`).create({ verify: false })
     return { tracer: inst.tracer, check () {} }
+  }
+  if (variant === 'settle') {
+    const { AsyncLocalStorage } = require('node:async_hooks')
+    const als = new AsyncLocalStorage()
+    const fulfilled = (value) => value
+    const rejected = (error) => { throw error }
+    const settle = (name, work) => als.run(name, work).then(fulfilled, rejected)
+    return { tracer: { transaction: settle, span: (name, s, n, b, work) => settle(name, work) }, check () {} }
   }
   const lib = require(root)
   const flag = { new_async_context: true }
@@ -115,7 +126,8 @@ function main () {
   const at = (name, r) => runs[VARIANTS.indexOf(name)][r]
   row('untraced (gross)', (r) => at('untraced', r))
   row('floor: als.run per span (net)', (r) => at('floor', r) - at('untraced', r))
-  row('our manager and runAndEnd, over the floor', (r) => at('manager', r) - at('floor', r))
+  row('one .then per span, over the floor', (r) => at('settle', r) - at('floor', r))
+  row('our manager and runAndEnd, over that', (r) => at('manager', r) - at('settle', r))
   row('the store, no attributes, over that', (r) => at('store', r) - at('manager', r))
   row('three attributes a span, over that', (r) => at('full', r) - at('store', r))
   row('ours (net)', (r) => at('full', r) - at('untraced', r))
